@@ -1,0 +1,22 @@
+"""The test suite: real PostgreSQL and Redis (DATABASE_URL / REDIS_URL, local defaults)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/switchboard")
+# Each xdist worker gets its own Redis database, so a test may flush its cache freely. Set,
+# not defaulted: workers inherit the environment of the controller that imported this too.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_redis_base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+os.environ["REDIS_URL"] = f"{_redis_base}/{1 + int(_worker or 0) % 15}"
+os.environ.setdefault("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_URLS", "true")
+os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+
+from .base import *  # noqa: E402, F403
+from .base import LOGGING  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
