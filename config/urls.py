@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
+
+import config.api.schema  # noqa: F401  (registers the OpenAPI auth extension)
+from accounts.api.views import AccountView, ApiKeyDetailView, ApiKeyListView
+from config.api.health import HealthzView, ReadyzView
+
+
+class OpenApiView(SpectacularJSONAPIView):
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+
+
+class ApiDocsView(SpectacularRedocView):
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+
+
+v1 = [
+    path("account", AccountView.as_view(), name="account"),
+    path("api-keys", ApiKeyListView.as_view(), name="api-keys"),
+    path("api-keys/<str:key_id>", ApiKeyDetailView.as_view(), name="api-key"),
+    path("openapi.json", OpenApiView.as_view(), name="openapi"),
+    path("docs", ApiDocsView.as_view(url_name="openapi"), name="api-docs"),
+]
+
+urlpatterns = [
+    path("v1/", include(v1)),
+    path("healthz", HealthzView.as_view(), name="healthz"),
+    path("readyz", ReadyzView.as_view(), name="readyz"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "config.api.errors.handler400"
+handler403 = "config.api.errors.handler403"
+handler404 = "config.api.errors.handler404"
+handler500 = "config.api.errors.handler500"
