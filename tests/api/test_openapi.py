@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from openapi_spec_validator import validate
+
+UNDOCUMENTED = {"/v1/openapi.json", "/v1/docs"}
+
+
+def _api_paths() -> set[str]:
+    found: set[str] = set()
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+            elif isinstance(pattern, URLPattern) and not route.startswith("admin/"):
+                found.add("/" + route.replace("<str:", "{").replace(">", "}"))
+
+    walk(get_resolver().url_patterns, "")
+    return found - UNDOCUMENTED
+
+
+@pytest.fixture
+def document(anonymous, db):
+    response = anonymous.get("/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_document_is_valid_openapi(document):
+    validate(document)
+
+
+def test_the_document_lists_every_endpoint(document):
+    assert _api_paths() <= set(document["paths"])
+
+
+def test_every_operation_documents_the_error_shape(document):
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status in ("400", "500"):
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (path, method)
+            assert (
+                "X-Request-Id"
+                in operation["responses"][
+                    "200" if method == "get" else next(iter(operation["responses"]))
+                ]["headers"]
+            )
+
+
+def test_authenticated_operations_declare_auth_rate_limits_and_429(document):
+    operation = document["paths"]["/v1/account"]["get"]
+    assert operation["security"] == [{"ApiKey": []}]
+    assert {"401", "403", "429"} <= set(operation["responses"])
+    assert "RateLimit" in operation["responses"]["200"]["headers"]
+    assert "Retry-After" in operation["responses"]["429"]["headers"]
+    assert document["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+
+
+def test_unsafe_operations_take_an_idempotency_key(document):
+    operation = document["paths"]["/v1/api-keys"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in operation["parameters"])
+    assert {"409", "413", "415", "422"} <= set(operation["responses"])
+
+
+def test_the_docs_page_renders(anonymous, db):
+    assert anonymous.get("/v1/docs").status_code == 200

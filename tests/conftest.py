@@ -1,0 +1,68 @@
+"""Two tenants: alice owns things; charlie should have no access to Alice's stuff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import Account
+
+
+@dataclass
+class Tenant:
+    account: Account
+    key: str
+    client: APIClient
+
+
+def client_for(secret: str) -> APIClient:
+    """An API client that authenticates with this key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    return client
+
+
+def _tenant(name: str, email: str) -> Tenant:
+    account, issued = services.account_create(name=name, owner_email=email)
+    return Tenant(account=account, key=issued.secret, client=client_for(issued.secret))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters and idempotency locks start empty for every test."""
+    cache.clear()
+
+
+@pytest.fixture
+def alice(db: Any) -> Tenant:
+    return _tenant("Alice Co", "alice@example.com")
+
+
+@pytest.fixture
+def charlie(db: Any) -> Tenant:
+    return _tenant("Charlie Ltd", "charlie@example.com")
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The seed's error shape, exactly, with the request id mirrored in the header."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["error"] == code, body
+    expected_keys = {"error", "message", "request_id"} | ({"fields"} if "fields" in body else set())
+    assert set(body) == expected_keys
+    assert isinstance(body["message"], str)
+    assert body["message"]
+    assert body["request_id"].startswith("req_")
+    assert body["request_id"] == response["X-Request-Id"]
+    return body

@@ -1,0 +1,71 @@
+"""`make run`'s embedded platform starts with no services and its printed curl line works."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# The test process points these at PostgreSQL and Redis; the embedded run must not see them.
+SERVICE_VARIABLES = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_SETTINGS_MODULE",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_the_embedded_platform_serves_the_printed_curl_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    env.update({"SWITCHBOARD_VAR_DIR": str(tmp_path / "var"), "PORT": str(free_port())})
+    runner = subprocess.Popen(
+        [sys.executable, "scripts/run_embedded.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        curl_line = None
+        deadline = time.monotonic() + 90
+        assert runner.stdout is not None
+        while time.monotonic() < deadline:
+            line = runner.stdout.readline()
+            if not line:
+                break
+            if line.startswith("curl "):
+                curl_line = line.strip()
+                break
+        assert curl_line, "make run never printed its curl line"
+        result = subprocess.run(
+            [*shlex.split(curl_line), "-w", "\n%{http_code}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        body, status = result.stdout.rsplit("\n", 1)
+        assert status == "200", body
+        assert '"name":"Demo"' in body
+        assert (tmp_path / "var" / "switchboard.sqlite3").exists()
+    finally:
+        runner.send_signal(signal.SIGINT)
+        assert runner.wait(timeout=30) == 0
