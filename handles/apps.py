@@ -5,4 +5,5 @@ from django.apps import AppConfig
 
 class HandlesConfig(AppConfig):
     name = "handles"
+    verbose_name = "Handles and devices"
     default_auto_field = "django.db.models.BigAutoField"

@@ -2,8 +2,9 @@
 
 Migrates the SQLite database under ./var/, seeds the demo account, starts the web server
 (gunicorn), a Celery worker and Celery beat on the file-based broker, waits until the web
-answers, and prints the demo API key with a curl line to try. Ctrl-C stops everything; if
-any process dies, the others are stopped too and the exit status says so.
+answers, starts the device simulator for the demo handle, and prints the demo API key with
+a curl line to try. Ctrl-C stops everything; if any process dies, the others are stopped
+too and the exit status says so.
 """
 
 from __future__ import annotations
@@ -118,11 +119,16 @@ def main() -> int:
         for name, command in processes().items():
             children[name] = subprocess.Popen(command, cwd=ROOT, env=env)
         wait_until_up(children)
+        children["simulator"] = subprocess.Popen(
+            [sys.executable, "manage.py", "simulate_devices", "--base-url", BASE_URL],
+            cwd=ROOT,
+            env=env,
+        )
         key = demo["api_key"]
         print(
             "\n"
             f"Switchboard is running at {BASE_URL}  (Ctrl-C stops it)\n"
-            f"  demo account: {demo['account_id']}\n"
+            f"  demo account: {demo['account_id']} (handle {demo['handle']}, simulated device)\n"
             f"  API key:      {key}\n"
             f"  API docs:     {BASE_URL}/v1/docs\n"
             f"  try:\n"

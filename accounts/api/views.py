@@ -60,7 +60,7 @@ class ApiKeyListView(ApiView):
         description="The account's API keys, newest first (revoked ones included).",
         tags=["api keys"],
         parameters=PAGE_PARAMETERS,
-        responses={200: envelope(ApiKeyOutput, many=True)},
+        responses={200: envelope(ApiKeyOutput, paginated=True)},
     )
     def get(self, request: Request) -> Response:
         result = paginate(request, selectors.api_key_list(account=request_account(request)))

@@ -36,18 +36,18 @@ def page(data: list[Any], *, has_more: bool, next_cursor: str | None) -> Respons
 
 @cache
 def envelope(
-    inner: type[serializers.Serializer], *, many: bool = False
+    inner: type[serializers.Serializer], *, many: bool = False, paginated: bool = False
 ) -> type[serializers.Serializer]:
     """The OpenAPI shape of an enveloped response of `inner` (schema generation only)."""
     base_name = inner.__name__.removesuffix("Serializer").removesuffix("Output")
-    name = f"{base_name}List" if many else f"{base_name}Response"
+    suffix = "Page" if paginated else "List" if many else "Response"
     attrs: dict[str, Any] = {
-        "data": inner(many=many),
+        "data": inner(many=many or paginated),
         "request_id": serializers.CharField(help_text="Also in the X-Request-Id header."),
     }
-    if many:
+    if paginated:
         attrs["has_more"] = serializers.BooleanField()
         attrs["next_cursor"] = serializers.CharField(
             allow_null=True, help_text="Pass as `cursor` to get the next page."
         )
-    return type(name, (serializers.Serializer,), attrs)
+    return type(base_name + suffix, (serializers.Serializer,), attrs)

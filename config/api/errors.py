@@ -312,7 +312,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         log_server_error(exc, error.status)
     headers = dict(error.headers)
     if error.code == "unauthorized":
-        headers.setdefault("WWW-Authenticate", 'Bearer realm="switchboard"')
+        view, request = context.get("view"), context.get("request")
+        challenge = view.get_authenticate_header(request) if view and request else None
+        headers.setdefault("WWW-Authenticate", challenge or 'Bearer realm="switchboard"')
     response = Response(
         error_body(error.code, error.message, error.fields), status=error.status, headers=headers
     )

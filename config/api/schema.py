@@ -43,10 +43,15 @@ class SwitchboardAutoSchema(AutoSchema):
     def _is_api_key_authenticated(self) -> bool:
         return any(isinstance(a, ApiKeyAuthentication) for a in self.view.get_authenticators())
 
+    def _is_authenticated(self) -> bool:
+        return bool(self.view.get_authenticators())
+
     def error_statuses(self) -> list[int]:
         statuses = [400, 500, 503]
+        if self._is_authenticated():
+            statuses += [401, 429]
         if self._is_api_key_authenticated():
-            statuses += [401, 403, 429]
+            statuses.append(403)
         if "{" in self.path:
             statuses.append(404)
         if self.method in UNSAFE:
@@ -127,4 +132,17 @@ class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
             "scheme": "bearer",
             "bearerFormat": "sk_live_…",
             "description": "An API key of your account: `Authorization: Bearer sk_live_…`.",
+        }
+
+
+class DeviceTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "handles.device.auth.DeviceAuthentication"
+    name = "DeviceToken"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "A device agent's token: `Authorization: Device sbd_…`.",
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from drf_spectacular.utils import inline_serializer
@@ -47,10 +47,13 @@ ErrorOutput = inline_serializer(
 )
 
 
-class Timestamp(serializers.DateTimeField):
+def rfc3339(moment: datetime) -> str:
     """RFC 3339 in UTC with milliseconds: `2026-11-26T22:40:37.123Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Timestamp(serializers.DateTimeField):
+    """A time as the API writes them all (see `rfc3339`)."""
 
     def to_representation(self, value: Any) -> Any:
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return None if value is None else rfc3339(value)

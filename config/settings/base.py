@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.idempotency_records_purge",
         "schedule": 15 * 60.0,
     },
+    "mark-quiet-handles-offline": {
+        "task": "handles.tasks.handles_mark_offline",
+        "schedule": 10.0,
+    },
 }
 
 # --- auth, i18n, static -------------------------------------------------------------
@@ -214,7 +218,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "SCHEMA_PATH_PREFIX": r"/v1",
+    "SCHEMA_PATH_PREFIX": r"/(device/)?v1",
     "ENUM_NAME_OVERRIDES": {},
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }

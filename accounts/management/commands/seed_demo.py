@@ -7,12 +7,19 @@ from accounts.management.commands._json import JsonCommand
 from accounts.models import Account
 
 DEMO_NAME = "Demo"
+DEMO_HANDLE = "+14155550100"
 
 
 class Command(JsonCommand):
-    help = "Make sure the demo account exists and issue it a fresh API key (printed once)."
+    help = (
+        "Make sure the demo account and its demo handle (with a simulated device) exist, and "
+        "issue the account a fresh API key (printed once)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        from handles import services as handle_services
+        from handles.selectors import live_device
+
         account = Account.objects.filter(name=DEMO_NAME).order_by("created_at").first()
         if account is None:
             account, issued = services.account_create(
@@ -20,4 +27,7 @@ class Command(JsonCommand):
             )
         else:
             issued = services.api_key_create(account=account, name="make run")
-        self.emit({"account_id": account.id, "api_key": issued.secret})
+        handle = handle_services.handle_assign(account=account, address=DEMO_HANDLE)
+        if live_device(handle=handle) is None:
+            handle_services.device_attach(handle=handle, name="simulator", simulated=True)
+        self.emit({"account_id": account.id, "api_key": issued.secret, "handle": handle.address})

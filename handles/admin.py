@@ -1,0 +1,85 @@
+"""Operators' view of handles and devices: assign, attach (token shown once), watch."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from handles import services
+from handles.models import Device, DeviceEvent, Handle, HandleStatusChange, Job
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History that must not be edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class DeviceInline(admin.TabularInline[Device, Handle]):
+    model = Device
+    extra = 0
+    fields = readonly_fields = ("id", "name", "simulated", "last_seen_at", "version", "revoked_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Handle)
+class HandleAdmin(admin.ModelAdmin[Handle]):
+    list_display = ["address", "account", "status", "channels", "per_minute", "burst"]
+    list_filter = ["status"]
+    list_select_related = ["account"]
+    search_fields = ["address", "account__id", "account__name"]
+    autocomplete_fields = ["account"]
+    readonly_fields = ["status", "status_changed_at", "created_at"]
+    inlines = [DeviceInline]
+    actions = ["attach_device"]
+
+    @admin.action(description="Attach a new device (shows its token once)")
+    def attach_device(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
+        for handle in queryset:
+            issued = services.device_attach(handle=handle, name="attached in admin")
+            self.message_user(
+                request,
+                f"{handle.address}: device {issued.device.id}, token {issued.token} "
+                "(shown once: copy it into the agent now)",
+                messages.WARNING,
+            )
+
+
+@admin.register(Device)
+class DeviceAdmin(ReadOnlyAdmin):
+    list_display = ["id", "handle", "name", "simulated", "last_seen_at", "version", "revoked_at"]
+    list_filter = ("simulated", ("revoked_at", admin.EmptyFieldListFilter))
+    list_select_related = ["handle"]
+    search_fields = ["id", "handle__address"]
+    exclude = ("token_hash",)
+
+
+@admin.register(HandleStatusChange)
+class HandleStatusChangeAdmin(ReadOnlyAdmin):
+    list_display = ["handle", "status", "at"]
+    list_filter = ["status"]
+    list_select_related = ["handle"]
+    search_fields = ["handle__address"]
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "handle", "status", "deliveries", "created_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["handle"]
+    search_fields = ["id", "handle__address"]
+
+
+@admin.register(DeviceEvent)
+class DeviceEventAdmin(ReadOnlyAdmin):
+    list_display = ["external_id", "type", "handle", "received_at"]
+    list_filter = ["type"]
+    list_select_related = ["handle"]
+    search_fields = ["external_id", "handle__address"]

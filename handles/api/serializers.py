@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from config.api.serializers import Timestamp
+from handles.models import Handle, RecipientCapability
+from handles.selectors import is_online
+
+
+class PacingOutput(serializers.Serializer):
+    per_minute = serializers.IntegerField()
+    burst = serializers.IntegerField()
+
+
+class HandleOutput(serializers.Serializer):
+    handle = serializers.CharField(source="address", help_text="E.164 number or email.")
+    channels = serializers.ListField(child=serializers.CharField())
+    status = serializers.SerializerMethodField(help_text="`online` or `offline`.")
+    last_seen_at = Timestamp(allow_null=True, help_text="Last call of the handle's device.")
+    whatsapp_connected = serializers.BooleanField(
+        default=False, help_text="Whether the device reports a connected WhatsApp session."
+    )
+    pacing = PacingOutput(source="*", help_text="How fast this handle sends.")
+    queue_depth = serializers.SerializerMethodField(help_text="Messages waiting to go out.")
+    created_at = Timestamp()
+
+    def get_status(self, handle: Handle) -> str:
+        return "online" if is_online(getattr(handle, "last_seen_at", None)) else "offline"
+
+    def get_queue_depth(self, handle: Handle) -> int:
+        depths: dict[int, int] = self.context.get("queue_depths", {})
+        return depths.get(handle.pk, 0)
+
+
+class LookupOutput(serializers.Serializer):
+    handle = serializers.CharField()
+    imessage = serializers.BooleanField(
+        allow_null=True, help_text="Reachable on iMessage; null when no device has checked."
+    )
+    whatsapp = serializers.BooleanField(allow_null=True)
+    checked_at = Timestamp(allow_null=True)
+
+    @staticmethod
+    def of(address: str, capability: RecipientCapability | None) -> dict[str, Any]:
+        return {
+            "handle": address,
+            "imessage": capability.imessage if capability else None,
+            "whatsapp": capability.whatsapp if capability else None,
+            "checked_at": capability.checked_at if capability else None,
+        }

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from config.api.serializers import StrictInput, Timestamp
+from handles.models import CHANNELS
+from handles.services import DEVICE_EVENT_TYPES
+
+
+class HeartbeatInput(StrictInput):
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=CHANNELS), max_length=3, required=False, default=list
+    )
+    whatsapp_connected = serializers.BooleanField(required=False, default=False)
+    version = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
+
+
+class HeartbeatOutput(serializers.Serializer):
+    device_id = serializers.CharField()
+    handle = serializers.CharField()
+    status = serializers.CharField(help_text="Always `online`: this call made it so.")
+    server_time = Timestamp()
+    offline_after = serializers.IntegerField(
+        help_text="Seconds without a call after which the handle is offline."
+    )
+
+
+class JobsQuery(StrictInput):
+    wait = serializers.IntegerField(min_value=0, max_value=25, required=False, default=0)
+    limit = serializers.IntegerField(min_value=1, max_value=50, required=False, default=10)
+
+
+class JobOutput(serializers.Serializer):
+    job_id = serializers.CharField(source="id")
+    kind = serializers.CharField(help_text="`send`, `edit`, `react`, `unsend`, `group_*`, …")
+    payload = serializers.DictField()
+    leased_until = Timestamp(help_text="Report the result before this, or it is handed out again.")
+    deliveries = serializers.IntegerField(help_text="1 the first time; more after a lost lease.")
+    created_at = Timestamp()
+
+
+class JobErrorInput(StrictInput):
+    code = serializers.CharField(max_length=64)
+    message = serializers.CharField(max_length=1000, required=False, default="", allow_blank=True)
+
+
+class JobResultInput(StrictInput):
+    ok = serializers.BooleanField()
+    upstream_id = serializers.CharField(
+        max_length=200, required=False, allow_null=True, default=None
+    )
+    error = JobErrorInput(required=False, allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs["ok"] and not attrs.get("error"):
+            raise serializers.ValidationError({"error": ["Required when ok is false."]})
+        return attrs
+
+
+class JobResultOutput(serializers.Serializer):
+    job_id = serializers.CharField(source="job.id")
+    status = serializers.CharField(source="job.status")
+    duplicate = serializers.BooleanField(help_text="True when this result was already recorded.")
+
+
+class DeviceEventInput(StrictInput):
+    id = serializers.CharField(max_length=200, help_text="The device's own id of the event.")
+    type = serializers.ChoiceField(choices=sorted(DEVICE_EVENT_TYPES))
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `data` is a Serializer attribute, so the field is declared here, not on the class.
+        fields = super().get_fields()
+        fields["data"] = serializers.DictField(help_text="The event's content (see the docs).")
+        return fields
+
+
+class DeviceEventsInput(StrictInput):
+    events = serializers.ListField(child=DeviceEventInput(), allow_empty=False, max_length=100)
+
+
+class DeviceEventResult(serializers.Serializer):
+    id = serializers.CharField()
+    type = serializers.CharField()
+    duplicate = serializers.BooleanField(help_text="True when this event was already applied.")

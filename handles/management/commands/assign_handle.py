@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from accounts.management.commands._json import JsonCommand, get_or_fail
+from accounts.models import Account
+from config.api.errors import ApiError
+from handles import services
+
+
+class Command(JsonCommand):
+    help = "Assign a sending handle (E.164 number or iMessage email) to an account."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("account_id")
+        parser.add_argument("handle")
+        parser.add_argument("--channels", default=None, help="e.g. imessage,sms,whatsapp")
+        parser.add_argument("--per-minute", type=int, default=None)
+        parser.add_argument("--burst", type=int, default=None)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        account = get_or_fail(Account, options["account_id"], "account")
+        channels = options["channels"].split(",") if options["channels"] else None
+        try:
+            handle = services.handle_assign(
+                account=account,
+                address=options["handle"],
+                channels=channels,
+                per_minute=options["per_minute"],
+                burst=options["burst"],
+            )
+        except ApiError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from exc
+        self.emit({"handle": handle.address, "account_id": account.id})

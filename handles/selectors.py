@@ -1,0 +1,82 @@
+"""Reads of handles, devices and what devices reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.selectors import secret_hash
+from config.api.errors import NotFound
+from handles import registry
+from handles.models import Device, Handle, Job, RecipientCapability
+
+DEVICE_TOKEN_PREFIX = "sbd_"  # noqa: S105 - a prefix, not a secret
+
+
+def offline_after() -> timedelta:
+    return timedelta(seconds=int(settings.SWITCHBOARD_DEVICE_OFFLINE_AFTER))
+
+
+def is_online(last_seen_at: datetime | None, *, now: datetime | None = None) -> bool:
+    """Online means the handle's device called within the last 60 s (configurable)."""
+    if last_seen_at is None:
+        return False
+    return last_seen_at >= (now or timezone.now()) - offline_after()
+
+
+def _with_live_device(queryset: QuerySet[Handle]) -> QuerySet[Handle]:
+    live = Device.objects.filter(handle=OuterRef("pk"), revoked_at__isnull=True)
+    return queryset.annotate(
+        last_seen_at=Subquery(live.values("last_seen_at")[:1]),
+        whatsapp_connected=Subquery(live.values("whatsapp_connected")[:1]),
+    )
+
+
+def handle_list(*, account: Account) -> QuerySet[Handle]:
+    return _with_live_device(Handle.objects.filter(account=account))
+
+
+def handle_get(*, account: Account, address: str) -> Handle:
+    handle = _with_live_device(Handle.objects.filter(account=account, address=address)).first()
+    if handle is None:
+        raise NotFound()
+    return handle
+
+
+def queue_depths(handles: Iterable[Handle]) -> dict[int, int]:
+    """Work waiting per handle: open device jobs plus what other apps report."""
+    handles = list(handles)
+    counts = dict(
+        Job.objects.filter(handle__in=handles, status__in=[Job.Status.PENDING, Job.Status.LEASED])
+        .values_list("handle_id")
+        .annotate(n=Count("id"))
+        .values_list("handle_id", "n")
+    )
+    for provider in registry.queue_depth_providers():
+        for handle_id, extra in provider(handles).items():
+            counts[handle_id] = counts.get(handle_id, 0) + extra
+    return counts
+
+
+def device_get_by_token(*, token: str) -> Device | None:
+    """The live device with this token (and its handle), or None."""
+    if not token.startswith(DEVICE_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    return (
+        Device.objects.select_related("handle", "handle__account")
+        .filter(token_hash=secret_hash(token), revoked_at__isnull=True)
+        .first()
+    )
+
+
+def capability_get(*, account: Account, address: str) -> RecipientCapability | None:
+    return RecipientCapability.objects.filter(account=account, address=address).first()
+
+
+def live_device(*, handle: Handle) -> Device | None:
+    return Device.objects.filter(handle=handle, revoked_at__isnull=True).first()

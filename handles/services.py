@@ -1,0 +1,321 @@
+"""Writes at the device boundary: handles, devices, jobs and what devices report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import Account
+from accounts.selectors import secret_hash
+from config.api.errors import ApiError, Conflict, NotFound
+from config.api.ids import random_token
+from config.api.serializers import rfc3339
+from handles import registry, wakeups
+from handles.addresses import handle_normalize
+from handles.models import (
+    CHANNELS,
+    Device,
+    DeviceEvent,
+    Handle,
+    HandleStatusChange,
+    Job,
+    RecipientCapability,
+)
+from handles.selectors import DEVICE_TOKEN_PREFIX, offline_after
+from webhooks.services import event_publish
+
+LEASE = timedelta(seconds=60)
+DEVICE_EVENT_TYPES = frozenset(
+    {
+        "message.received",
+        "message.delivered",
+        "message.read",
+        "message.failed",
+        "reaction.added",
+        "reaction.removed",
+        "chat.updated",
+        "recipient.capability",
+    }
+)
+
+
+def handle_channel(handle_id: int) -> str:
+    """The wake-up channel a handle's device waits on for new jobs."""
+    return f"handle:{handle_id}"
+
+
+def job_channel(job_id: str) -> str:
+    """The wake-up channel an API call waits on for a job's result."""
+    return f"job:{job_id}"
+
+
+# --- handles -----------------------------------------------------------------------------
+
+
+def handle_assign(
+    *,
+    account: Account,
+    address: str,
+    channels: list[str] | None = None,
+    per_minute: int | None = None,
+    burst: int | None = None,
+) -> Handle:
+    """Assign a handle to `account` (creating it), or update its settings if already theirs."""
+    normalized = handle_normalize(address)
+    if channels is not None:
+        unknown = sorted(set(channels) - set(CHANNELS))
+        if unknown or not channels:
+            raise ApiError("invalid_request", f"Unknown channels: {', '.join(unknown) or 'none'}.")
+        if "@" in normalized and set(channels) - {"imessage"}:
+            raise ApiError("invalid_request", "An email handle can only send iMessage.")
+    for name, value in (("per_minute", per_minute), ("burst", burst)):
+        if value is not None and value < 1:
+            raise ApiError("invalid_request", f"{name} must be at least 1.")
+    with transaction.atomic():
+        handle, _ = Handle.objects.select_for_update().get_or_create(
+            address=normalized,
+            defaults={"channels": ["imessage"] if "@" in normalized else ["imessage", "sms"]},
+        )
+        if handle.account_id is not None and handle.account_id != account.pk:
+            raise Conflict(f"{normalized} is assigned to another account.")
+        handle.account = account
+        if channels is not None:
+            handle.channels = [c for c in CHANNELS if c in channels]
+        if per_minute is not None:
+            handle.per_minute = per_minute
+        if burst is not None:
+            handle.burst = burst
+        handle.save()
+    return handle
+
+
+@dataclass(frozen=True)
+class IssuedDevice:
+    """A freshly attached device: the only time its token exists outside the agent."""
+
+    device: Device
+    token: str
+
+
+@transaction.atomic
+def device_attach(*, handle: Handle, name: str = "", simulated: bool = False) -> IssuedDevice:
+    """Attach a new device to `handle`, retiring the one it had: one live device a handle."""
+    Device.objects.filter(handle=handle, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token = DEVICE_TOKEN_PREFIX + random_token(40)
+    device = Device.objects.create(
+        handle=handle,
+        name=name,
+        simulated=simulated,
+        token_hash=secret_hash(token),
+        token_prefix=token[:10],
+    )
+    return IssuedDevice(device=device, token=token)
+
+
+def _handle_status_set(handle: Handle, status: str, *, now: datetime) -> bool:
+    """Move the handle to `status` once; record it and publish the event. True if it moved."""
+    moved = (
+        Handle.objects.filter(pk=handle.pk)
+        .exclude(status=status)
+        .update(status=status, status_changed_at=now)
+    )
+    if not moved:
+        return False
+    handle.status = status
+    handle.status_changed_at = now
+    HandleStatusChange.objects.create(handle=handle, status=status, at=now)
+    if handle.account_id is not None:
+        event_publish(
+            account=handle.account_id,
+            type=f"handle.{status}",
+            data={"handle": handle.address, "status": status, "at": rfc3339(now)},
+        )
+    return True
+
+
+def device_seen(*, device: Device) -> None:
+    """A device called: it is seen now, and its handle is online if it was not."""
+    now = timezone.now()
+    with transaction.atomic():
+        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+        if device.handle.status != Handle.Status.ONLINE:
+            _handle_status_set(device.handle, Handle.Status.ONLINE, now=now)
+
+
+def device_heartbeat(
+    *, device: Device, channels: list[str], whatsapp_connected: bool, version: str
+) -> Device:
+    Device.objects.filter(pk=device.pk).update(
+        channels=channels, whatsapp_connected=whatsapp_connected, version=version
+    )
+    device.channels = channels
+    device.whatsapp_connected = whatsapp_connected
+    device.version = version
+    return device
+
+
+def handles_mark_offline() -> int:
+    """Announce every handle whose device went quiet as offline; return how many."""
+    now = timezone.now()
+    recently_seen = Device.objects.filter(
+        handle=OuterRef("pk"), revoked_at__isnull=True, last_seen_at__gte=now - offline_after()
+    )
+    gone_quiet = Handle.objects.filter(status=Handle.Status.ONLINE).filter(~Exists(recently_seen))
+    count = 0
+    for handle in gone_quiet:
+        with transaction.atomic():
+            count += _handle_status_set(handle, Handle.Status.OFFLINE, now=now)
+    return count
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+def job_create(*, handle: Handle, kind: str, payload: dict[str, Any]) -> Job:
+    """Queue work for the handle's device; the device is woken once this commits."""
+    job = Job.objects.create(handle=handle, kind=kind, payload=payload)
+    transaction.on_commit(lambda: wakeups.wake(handle_channel(handle.pk)))
+    return job
+
+
+def jobs_lease(*, device: Device, limit: int) -> list[Job]:
+    """Lease up to `limit` jobs of the device's handle for 60 s, oldest first.
+
+    A pending job, or one whose lease ran out (its device died or lost it), is handed out
+    with its same id; the device de-duplicates by job id.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        jobs = list(
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(handle_id=device.handle_id)
+            .filter(
+                Q(status=Job.Status.PENDING) | Q(status=Job.Status.LEASED, leased_until__lt=now)
+            )
+            .order_by("created_at", "id")[:limit]
+        )
+        for job in jobs:
+            job.status = Job.Status.LEASED
+            job.device = device
+            job.leased_until = now + LEASE
+            job.deliveries += 1
+        Job.objects.bulk_update(jobs, ["status", "device", "leased_until", "deliveries"])
+    return jobs
+
+
+@transaction.atomic
+def job_report_result(
+    *,
+    device: Device,
+    job_id: str,
+    ok: bool,
+    upstream_id: str | None,
+    error: dict[str, str] | None,
+) -> tuple[Job, bool]:
+    """Record the device's result of a job it holds; return (job, whether this changed it).
+
+    The same result again changes nothing; a job the device does not hold is a conflict.
+    """
+    job = (
+        Job.objects.select_for_update()
+        .filter(pk=job_id, handle_id=device.handle_id)
+        .select_related("handle")
+        .first()
+    )
+    if job is None:
+        raise NotFound()
+    if job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED) and job.device_id == device.pk:
+        return job, False
+    if job.status != Job.Status.LEASED or job.device_id != device.pk:
+        raise Conflict(f"This device does not hold job {job_id} (it is {job.status}).")
+    now = timezone.now()
+    job.status = Job.Status.SUCCEEDED if ok else Job.Status.FAILED
+    job.result = {"ok": ok, "upstream_id": upstream_id, "error": error}
+    job.finished_at = now
+    job.save(update_fields=["status", "result", "finished_at"])
+    handler = registry.job_result_handler(job.kind)
+    if handler is not None:
+        handler(job)
+    transaction.on_commit(lambda: wakeups.wake(job_channel(job.pk)))
+    return job, True
+
+
+def job_withdraw(*, job: Job) -> bool:
+    """Take back a job nobody may run any more; False if a device already finished it."""
+    withdrawn = Job.objects.filter(
+        pk=job.pk, status__in=[Job.Status.PENDING, Job.Status.LEASED]
+    ).update(status=Job.Status.WITHDRAWN, finished_at=timezone.now())
+    return bool(withdrawn)
+
+
+# --- device events -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestedEvent:
+    id: str
+    type: str
+    duplicate: bool
+
+
+def device_events_ingest(*, device: Device, events: list[dict[str, Any]]) -> list[IngestedEvent]:
+    """Apply the events a device pushed, in order, each at most once (by its own id).
+
+    All or nothing: one invalid event leaves the whole batch unapplied, so the device can
+    fix and resend it.
+    """
+    results = []
+    with transaction.atomic():
+        for event in events:
+            try:
+                with transaction.atomic():
+                    DeviceEvent.objects.create(
+                        handle_id=device.handle_id,
+                        external_id=event["id"],
+                        type=event["type"],
+                        data=event["data"],
+                    )
+            except IntegrityError:
+                results.append(IngestedEvent(event["id"], event["type"], duplicate=True))
+                continue
+            _device_event_apply(device, event["id"], event["type"], event["data"])
+            results.append(IngestedEvent(event["id"], event["type"], duplicate=False))
+    return results
+
+
+def _device_event_apply(
+    device: Device, external_id: str, event_type: str, data: dict[str, Any]
+) -> None:
+    if event_type == "recipient.capability":
+        capability_record(device=device, data=data)
+        return
+    handler = registry.device_event_handler(event_type)
+    if handler is None:
+        raise ApiError(
+            "invalid_request", f"Event type {event_type!r} is not handled by this server."
+        )
+    handler(device, external_id, data)
+
+
+def capability_record(*, device: Device, data: dict[str, Any]) -> RecipientCapability | None:
+    """Remember what a device found out about a recipient (for its handle's account)."""
+    address = handle_normalize(data.get("handle"), field="data.handle")
+    values = {name: data[name] for name in ("imessage", "whatsapp") if name in data}
+    for name, value in values.items():
+        if value is not None and not isinstance(value, bool):
+            raise ApiError("invalid_request", f"data.{name} must be true, false or null.")
+    account_id = device.handle.account_id
+    if account_id is None:
+        return None
+    capability, _ = RecipientCapability.objects.update_or_create(
+        account_id=account_id,
+        address=address,
+        defaults={**values, "checked_at": timezone.now()},
+    )
+    return capability

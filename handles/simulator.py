@@ -1,0 +1,197 @@
+"""A simulated device: a real agent over HTTP, for the demo and for tests.
+
+It heartbeats, long-polls jobs, "sends" after a short delay, reports `delivered` then
+`read` receipts, answers a text `ping` with an inbound `pong`, fails recipients that match
+configured patterns, and can be told to go offline. It speaks only the device protocol,
+through the same client a real agent uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from handles.agent import AgentError, DeviceAgentClient, Job
+
+logger = logging.getLogger(__name__)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass
+class Behaviour:
+    """How the simulated device and its simulated recipients behave."""
+
+    send_delay: float = 0.2
+    receipt_delay: float = 0.5
+    not_registered: re.Pattern[str] = field(default_factory=lambda: re.compile(r"0000$"))
+    failing: re.Pattern[str] = field(default_factory=lambda: re.compile(r"9999$"))
+    channels: tuple[str, ...] = ("imessage", "sms")
+    whatsapp_connected: bool = False
+    heartbeat_every: float = 15.0
+    poll_wait: int = 5
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    upstream_id: str | None = None
+    error: dict[str, str] | None = None
+
+
+class SimulatedDevice:
+    """One agent for one handle, running in its own thread until stopped."""
+
+    def __init__(
+        self, *, base_url: str, token: str, handle: str, behaviour: Behaviour | None = None
+    ) -> None:
+        self.handle = handle
+        self.behaviour = behaviour or Behaviour()
+        self.client = DeviceAgentClient(base_url, token)
+        self.received: list[Job] = []
+        self._outcomes: dict[str, Outcome] = {}
+        self._stop = threading.Event()
+        self._online = threading.Event()
+        self._online.set()
+        self._thread = threading.Thread(target=self._run, name=f"sim-{handle}", daemon=True)
+        self._timers: list[threading.Timer] = []
+
+    # --- control --------------------------------------------------------------------------
+
+    def start(self) -> SimulatedDevice:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._online.set()
+        for timer in self._timers:
+            timer.cancel()
+        self._thread.join(timeout)
+
+    def go_offline(self) -> None:
+        """Stop calling the server (as a device that lost its network would)."""
+        self._online.clear()
+
+    def come_online(self) -> None:
+        self._online.set()
+
+    @property
+    def offline(self) -> bool:
+        return not self._online.is_set()
+
+    # --- the agent loop -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        next_heartbeat = 0.0
+        while not self._stop.is_set():
+            if not self._online.is_set():
+                self._online.wait(0.5)
+                next_heartbeat = 0.0
+                continue
+            try:
+                if time.monotonic() >= next_heartbeat:
+                    self.client.heartbeat(
+                        channels=list(self.behaviour.channels),
+                        whatsapp_connected=self.behaviour.whatsapp_connected,
+                        version="simulator",
+                    )
+                    next_heartbeat = time.monotonic() + self.behaviour.heartbeat_every
+                for job in self.client.fetch_jobs(wait=self.behaviour.poll_wait):
+                    if self._online.is_set():
+                        self._handle(job)
+            except AgentError as exc:
+                logger.warning("simulator %s: %s", self.handle, exc)
+                self._stop.wait(1.0)
+
+    def _handle(self, job: Job) -> None:
+        outcome = self._outcomes.get(job.job_id)
+        if outcome is None:
+            # A job seen again (after a lost lease) is not done twice: its result is resent.
+            self.received.append(job)
+            outcome = self._perform(job)
+            self._outcomes[job.job_id] = outcome
+        try:
+            self.client.report_result(
+                job.job_id, ok=outcome.ok, upstream_id=outcome.upstream_id, error=outcome.error
+            )
+        except AgentError as exc:
+            logger.warning("simulator %s: result of %s refused: %s", self.handle, job.job_id, exc)
+
+    def _perform(self, job: Job) -> Outcome:
+        if job.kind == "send":
+            return self._send(job.payload)
+        return Outcome(ok=False, error={"code": "unsupported", "message": f"no {job.kind} here"})
+
+    def _send(self, payload: dict[str, Any]) -> Outcome:
+        to = payload.get("to")
+        recipients = [str(r) for r in (to if isinstance(to, list) else [to])]
+        if payload.get("channel") == "imessage" and any(
+            self.behaviour.not_registered.search(r) for r in recipients
+        ):
+            return Outcome(
+                ok=False,
+                error={"code": "not_registered", "message": "Recipient is not on iMessage."},
+            )
+        if any(self.behaviour.failing.search(r) for r in recipients):
+            return Outcome(
+                ok=False, error={"code": "undeliverable", "message": "Recipient rejected it."}
+            )
+        time.sleep(self.behaviour.send_delay)
+        upstream_id = f"sim-{uuid.uuid4().hex}"
+        reference = {"upstream_id": upstream_id, "message_id": payload.get("message_id")}
+        self._later(1, [self._receipt("message.delivered", reference)])
+        self._later(2, [self._receipt("message.read", reference)])
+        if str(payload.get("text", "")).strip().lower() == "ping":
+            self._later(2, [self._pong(payload, recipients)])
+        return Outcome(ok=True, upstream_id=upstream_id)
+
+    def _receipt(self, event_type: str, reference: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": f"{reference['upstream_id']}:{event_type}",
+            "type": event_type,
+            "data": {**reference, "at": _now()},
+        }
+
+    def _pong(self, payload: dict[str, Any], recipients: list[str]) -> dict[str, Any]:
+        upstream_id = f"sim-{uuid.uuid4().hex}"
+        return {
+            "id": upstream_id,
+            "type": "message.received",
+            "data": {
+                "upstream_id": upstream_id,
+                "from": recipients[0],
+                "participants": recipients,
+                "chat_id": payload.get("chat_id"),
+                "channel": payload.get("channel"),
+                "text": "pong",
+                "at": _now(),
+            },
+        }
+
+    def _later(self, steps: int, events: list[dict[str, Any]]) -> None:
+        timer = threading.Timer(steps * self.behaviour.receipt_delay, self._push, args=(events,))
+        timer.daemon = True
+        self._timers = [t for t in self._timers if t.is_alive()]
+        self._timers.append(timer)
+        timer.start()
+
+    def _push(self, events: list[dict[str, Any]]) -> None:
+        if self._stop.is_set():
+            return
+        if not self._online.is_set():
+            # Offline devices keep their receipts and send them once back.
+            self._later(1, events)
+            return
+        try:
+            self.client.push_events(events)
+        except AgentError as exc:
+            logger.warning("simulator %s: events refused: %s", self.handle, exc)

@@ -1,0 +1,52 @@
+"""Cross-process wake-ups, so waiters block on Redis instead of polling the database.
+
+A producer calls `wake(channel)` after its commit; a waiter blocks in `wait(channel, t)`
+(Redis BLPOP) and then re-reads the database. Wake-ups are hints: the database stays the
+record, and waiters re-check it at a slow interval in case a hint is lost. Without Redis
+(the embedded mode) `wait` simply sleeps for up to a second.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+
+import redis
+from django.conf import settings
+
+_PREFIX = "sb:wake:"
+_KEEP_SECONDS = 120
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+def _redis() -> redis.Redis | None:
+    url = settings.REDIS_URL
+    return _client(url) if url else None
+
+
+def wake(channel: str) -> None:
+    """Wake whoever waits on `channel` (now or within the next two minutes)."""
+    client = _redis()
+    if client is None:
+        return
+    key = _PREFIX + channel
+    pipeline = client.pipeline(transaction=False)
+    pipeline.rpush(key, 1)
+    pipeline.ltrim(key, -1, -1)
+    pipeline.expire(key, _KEEP_SECONDS)
+    pipeline.execute()
+
+
+def wait(channel: str, timeout: float) -> bool:
+    """Block up to `timeout` seconds for a wake-up on `channel`; True if one came."""
+    if timeout <= 0:
+        return False
+    client = _redis()
+    if client is None:
+        time.sleep(min(timeout, 1.0))
+        return False
+    return client.blpop([_PREFIX + channel], timeout=timeout) is not None
