@@ -66,3 +66,33 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert body["request_id"].startswith("req_")
     assert body["request_id"] == response["X-Request-Id"]
     return body
+
+
+@dataclass
+class DeviceOf:
+    """A handle of a tenant with a live device and a client authenticated as that device."""
+
+    handle: Any
+    device: Any
+    token: str
+    client: APIClient
+
+
+def attach_device(account: Account, address: str) -> DeviceOf:
+    from handles import services as handle_services
+
+    handle = handle_services.handle_assign(account=account, address=address)
+    issued = handle_services.device_attach(handle=handle)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Device {issued.token}")
+    return DeviceOf(handle=handle, device=issued.device, token=issued.token, client=client)
+
+
+@pytest.fixture
+def alice_device(alice: Tenant) -> DeviceOf:
+    return attach_device(alice.account, "+14155550123")
+
+
+@pytest.fixture
+def charlie_device(charlie: Tenant) -> DeviceOf:
+    return attach_device(charlie.account, "+14155550177")

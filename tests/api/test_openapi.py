@@ -66,5 +66,28 @@ def test_unsafe_operations_take_an_idempotency_key(document):
     assert {"409", "413", "415", "422"} <= set(operation["responses"])
 
 
+def test_device_endpoints_are_documented_under_their_own_tag_and_auth(document):
+    device_paths = [path for path in document["paths"] if path.startswith("/device/v1/")]
+    assert sorted(device_paths) == [
+        "/device/v1/events",
+        "/device/v1/heartbeat",
+        "/device/v1/jobs",
+        "/device/v1/jobs/{job_id}/result",
+    ]
+    for path in device_paths:
+        for operation in document["paths"][path].values():
+            assert operation["tags"] == ["device protocol"]
+            assert operation["security"] == [{"DeviceToken": []}]
+            assert "401" in operation["responses"]
+
+
+def test_the_schema_generates_without_warnings(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO())
+
+
 def test_the_docs_page_renders(anonymous, db):
     assert anonymous.get("/v1/docs").status_code == 200
