@@ -9,6 +9,15 @@ from accounts.api.views import AccountView, ApiKeyDetailView, ApiKeyListView
 from config.api.health import HealthzView, ReadyzView
 from handles.api.views import HandleDetailView, HandleListView, LookupView
 from handles.device.views import EventsView, HeartbeatView, JobResultView, JobsView
+from messaging.api.views import (
+    ChatDetailView,
+    ChatListView,
+    ChatMessagesView,
+    MessageCancelView,
+    MessageDetailView,
+    MessageListView,
+    MessageRetryView,
+)
 
 
 class OpenApiView(SpectacularJSONAPIView):
@@ -30,6 +39,13 @@ v1 = [
     path("handles", HandleListView.as_view(), name="handles"),
     path("handles/<str:handle>", HandleDetailView.as_view(), name="handle"),
     path("lookup", LookupView.as_view(), name="lookup"),
+    path("messages", MessageListView.as_view(), name="messages"),
+    path("messages/<str:message_id>", MessageDetailView.as_view(), name="message"),
+    path("messages/<str:message_id>/retry", MessageRetryView.as_view(), name="message-retry"),
+    path("messages/<str:message_id>/cancel", MessageCancelView.as_view(), name="message-cancel"),
+    path("chats", ChatListView.as_view(), name="chats"),
+    path("chats/<str:chat_id>", ChatDetailView.as_view(), name="chat"),
+    path("chats/<str:chat_id>/messages", ChatMessagesView.as_view(), name="chat-messages"),
     path("openapi.json", OpenApiView.as_view(), name="openapi"),
     path("docs", ApiDocsView.as_view(url_name="openapi"), name="api-docs"),
 ]

@@ -16,10 +16,12 @@ if TYPE_CHECKING:
 JobResultHandler = Callable[["Job"], None]
 DeviceEventHandler = Callable[["Device", str, dict[str, Any]], None]
 QueueDepthProvider = Callable[[Iterable["Handle"]], dict[int, int]]
+HandleOnlineListener = Callable[[int], None]
 
 _job_result_handlers: dict[str, JobResultHandler] = {}
 _device_event_handlers: dict[str, DeviceEventHandler] = {}
 _queue_depth_providers: list[QueueDepthProvider] = []
+_handle_online_listeners: list[HandleOnlineListener] = []
 
 
 def on_job_result(kind: str) -> Callable[[JobResultHandler], JobResultHandler]:
@@ -46,6 +48,17 @@ def add_queue_depth_provider(provider: QueueDepthProvider) -> None:
     """Count more work waiting per handle (e.g. messages paced before they become jobs)."""
     if provider not in _queue_depth_providers:
         _queue_depth_providers.append(provider)
+
+
+def on_handle_online(listener: HandleOnlineListener) -> HandleOnlineListener:
+    """Call `listener(handle_id)` after a handle comes back online (after commit)."""
+    if listener not in _handle_online_listeners:
+        _handle_online_listeners.append(listener)
+    return listener
+
+
+def handle_online_listeners() -> list[HandleOnlineListener]:
+    return list(_handle_online_listeners)
 
 
 def job_result_handler(kind: str) -> JobResultHandler | None:

@@ -78,5 +78,9 @@ def capability_get(*, account: Account, address: str) -> RecipientCapability | N
     return RecipientCapability.objects.filter(account=account, address=address).first()
 
 
+def live_devices(*, handles: Iterable[Handle]) -> QuerySet[Device]:
+    return Device.objects.filter(handle__in=list(handles), revoked_at__isnull=True)
+
+
 def live_device(*, handle: Handle) -> Device | None:
     return Device.objects.filter(handle=handle, revoked_at__isnull=True).first()

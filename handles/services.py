@@ -129,6 +129,9 @@ def _handle_status_set(handle: Handle, status: str, *, now: datetime) -> bool:
     handle.status = status
     handle.status_changed_at = now
     HandleStatusChange.objects.create(handle=handle, status=status, at=now)
+    if status == Handle.Status.ONLINE:
+        for listener in registry.handle_online_listeners():
+            transaction.on_commit(lambda listener=listener: listener(handle.pk))  # type: ignore[misc]
     if handle.account_id is not None:
         event_publish(
             account=handle.account_id,
@@ -301,6 +304,21 @@ def _device_event_apply(
             "invalid_request", f"Event type {event_type!r} is not handled by this server."
         )
     handler(device, external_id, data)
+
+
+def capability_set(
+    *, account_id: str, address: str, imessage: bool | None = None, whatsapp: bool | None = None
+) -> RecipientCapability:
+    """Record what was learned about a recipient (e.g. not on iMessage after a failed send)."""
+    values = {
+        name: value
+        for name, value in (("imessage", imessage), ("whatsapp", whatsapp))
+        if value is not None
+    }
+    capability, _ = RecipientCapability.objects.update_or_create(
+        account_id=account_id, address=address, defaults={**values, "checked_at": timezone.now()}
+    )
+    return capability
 
 
 def capability_record(*, device: Device, data: dict[str, Any]) -> RecipientCapability | None:

@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.idempotency_records_purge",
         "schedule": 15 * 60.0,
     },
+    "sweep-messages": {
+        "task": "messaging.tasks.messages_sweep",
+        "schedule": 5.0,
+    },
     "mark-quiet-handles-offline": {
         "task": "handles.tasks.handles_mark_offline",
         "schedule": 10.0,
@@ -219,7 +223,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/(device/)?v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "handles.models.CHANNELS",
+        "RequestedChannelEnum": "messaging.api.serializers.REQUESTED_CHANNELS",
+    },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }
 
@@ -231,6 +238,7 @@ SWITCHBOARD_IDEMPOTENCY_LOCK_SECONDS = 120
 SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_URLS = env_bool("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_URLS", False)
 SWITCHBOARD_DEVICE_OFFLINE_AFTER = env_int("SWITCHBOARD_DEVICE_OFFLINE_AFTER", 60)
 SWITCHBOARD_SYNC_ACTION_TIMEOUT = env_int("SWITCHBOARD_SYNC_ACTION_TIMEOUT", 10)
+SWITCHBOARD_MESSAGE_TTL_HOURS = env_int("SWITCHBOARD_MESSAGE_TTL_HOURS", 24)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = True
 # Behind a reverse proxy set this to the header that proxy writes the client address to.

@@ -11,12 +11,16 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/switch
 # not defaulted: workers inherit the environment of the controller that imported this too.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 _redis_base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
-os.environ["REDIS_URL"] = f"{_redis_base}/{1 + int(_worker or 0) % 15}"
+_slot = int(_worker or 0) % 7
+os.environ["REDIS_URL"] = f"{_redis_base}/{1 + _slot}"
 os.environ.setdefault("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_URLS", "true")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 
 from .base import *  # noqa: E402, F403
 from .base import LOGGING  # noqa: E402
+
+# The broker lives in its own database: a test flushing its cache must not eat queued tasks.
+CELERY_BROKER_URL = f"{_redis_base}/{8 + _slot}"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]

@@ -1,0 +1,219 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.api.serializers import StrictInput, Timestamp
+from handles.addresses import handle_normalize
+from handles.models import CHANNELS
+from messaging.models import Chat, Message
+
+MAX_TEXT = 10_000
+REQUESTED_CHANNELS = ("auto", *CHANNELS)
+MAX_GROUP = 32
+MAX_SCHEDULE_AHEAD = timedelta(days=30)
+EFFECTS = (
+    "slam",
+    "loud",
+    "gentle",
+    "invisible_ink",
+    "echo",
+    "spotlight",
+    "balloons",
+    "confetti",
+    "love",
+    "lasers",
+    "fireworks",
+    "celebration",
+)
+
+
+class HandleField(serializers.CharField):
+    """A handle (E.164 or email), normalized; a bad one is 400 `invalid_handle`."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return handle_normalize(data, field=self.field_name or "handle")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "description": "One recipient: a direct message."},
+            {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 2,
+                "description": "Two or more recipients: the group chat of exactly these people.",
+            },
+        ]
+    }
+)
+class RecipientsField(serializers.Field):
+    def to_internal_value(self, data: Any) -> str | list[str]:
+        if isinstance(data, str):
+            return handle_normalize(data, field="to")
+        if isinstance(data, list):
+            recipients = sorted({handle_normalize(item, field="to") for item in data})
+            if not 2 <= len(recipients) <= MAX_GROUP:
+                raise serializers.ValidationError(
+                    f"A group needs 2 to {MAX_GROUP} different recipients."
+                )
+            return recipients
+        raise serializers.ValidationError("Must be a handle or a list of handles.")
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class MessageCreateInput(StrictInput):
+    to = RecipientsField(required=False, help_text="A handle, or 2+ handles for a group.")
+    chat_id = serializers.CharField(required=False, max_length=40, help_text="Send into a chat.")
+    from_handle = HandleField(required=False, help_text="One of your handles (default: chosen).")
+    text = serializers.CharField(required=False, max_length=MAX_TEXT, allow_blank=True, default="")
+    attachments = serializers.ListField(
+        child=serializers.CharField(max_length=40), required=False, max_length=10, default=list
+    )
+    channel = serializers.ChoiceField(
+        choices=REQUESTED_CHANNELS, required=False, default="auto"
+    )
+    fallback = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="With imessage (or auto): fall back to SMS if the recipient is not on "
+        "iMessage. Default true for auto, false for imessage.",
+    )
+    effect = serializers.ChoiceField(choices=EFFECTS, required=False)
+    reply_to = serializers.CharField(required=False, max_length=40, default=None)
+    send_at = serializers.DateTimeField(required=False, default=None, help_text="≤ 30 days ahead.")
+    metadata = serializers.DictField(
+        child=serializers.CharField(max_length=500, allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="Up to 20 string keys (≤ 40 chars) and values (≤ 500 chars), echoed back.",
+    )
+
+    def validate_send_at(self, value: Any) -> Any:
+        if value is None:
+            return value
+        now = timezone.now()
+        if value <= now:
+            raise serializers.ValidationError("Must be in the future.")
+        if value > now + MAX_SCHEDULE_AHEAD:
+            raise serializers.ValidationError("Must be at most 30 days ahead.")
+        return value
+
+    def validate_metadata(self, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > 20:
+            raise serializers.ValidationError("At most 20 keys.")
+        if any(not key or len(key) > 40 for key in value):
+            raise serializers.ValidationError("Keys must be 1 to 40 characters.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        has_to, has_chat = attrs.get("to") is not None, attrs.get("chat_id") is not None
+        if has_to == has_chat:
+            raise serializers.ValidationError(
+                {"to": ["Give exactly one of to and chat_id."]}
+                if has_to
+                else {"to": ["Required (or give chat_id)."]}
+            )
+        if not attrs.get("text") and not attrs.get("attachments"):
+            raise serializers.ValidationError({"text": ["Give text or attachments."]})
+        return attrs
+
+
+class StatusChangeOutput(serializers.Serializer):
+    status = serializers.CharField()
+    at = Timestamp()
+    detail = serializers.CharField(help_text="Why, when there is more to say.")
+    applied = serializers.BooleanField(
+        help_text="False for a late report that did not move the status (it never goes back)."
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `source` is a Field attribute, so this field is declared here, not on the class.
+        fields = super().get_fields()
+        fields["source"] = serializers.CharField(help_text="api, dispatcher, device or sweeper.")
+        return fields
+
+
+class ErrorDetailOutput(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class MessageOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="`msg_…`")
+    chat_id = serializers.CharField()
+    direction = serializers.ChoiceField(choices=Message.Direction.choices)
+    from_handle = serializers.CharField()
+    to = RecipientsField()
+    channel = serializers.ChoiceField(choices=CHANNELS)
+    status = serializers.ChoiceField(choices=Message.Status.choices)
+    text = serializers.CharField()
+    attachments = serializers.ListField(child=serializers.CharField())
+    effect = serializers.SerializerMethodField()
+    reply_to = serializers.CharField(source="reply_to_id", allow_null=True)
+    reactions = serializers.SerializerMethodField()
+    metadata = serializers.DictField(child=serializers.CharField())
+    error = serializers.SerializerMethodField()
+    attempts = serializers.IntegerField()
+    created_at = Timestamp()
+    send_at = Timestamp(allow_null=True)
+    sent_at = Timestamp(allow_null=True)
+    delivered_at = Timestamp(allow_null=True)
+    read_at = Timestamp(allow_null=True)
+    failed_at = Timestamp(allow_null=True)
+    edited_at = Timestamp(allow_null=True)
+
+    def get_effect(self, message: Message) -> str | None:
+        return message.effect or None
+
+    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    def get_reactions(self, message: Message) -> list[dict[str, Any]]:
+        return []
+
+    @extend_schema_field(ErrorDetailOutput(allow_null=True))
+    def get_error(self, message: Message) -> dict[str, str] | None:
+        if not message.error_code:
+            return None
+        return {"code": message.error_code, "message": message.error_message}
+
+
+class MessageDetailOutput(MessageOutput):
+    status_history = StatusChangeOutput(source="history.all", many=True)
+
+
+class ChatOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="`chat_…`")
+    type = serializers.ChoiceField(choices=Chat.Type.choices)
+    handle = serializers.CharField(source="handle.address", help_text="Our handle in this chat.")
+    participants = serializers.ListField(child=serializers.CharField())
+    name = serializers.SerializerMethodField()
+    channel = serializers.ChoiceField(choices=CHANNELS)
+    created_at = Timestamp()
+    last_message_at = Timestamp(allow_null=True)
+
+    def get_name(self, chat: Chat) -> str | None:
+        return chat.name or None
+
+
+class MessageListQuery(StrictInput):
+    chat_id = serializers.CharField(required=False, max_length=40)
+    status = serializers.ChoiceField(choices=Message.Status.values, required=False)
+    direction = serializers.ChoiceField(choices=Message.Direction.values, required=False)
+    channel = serializers.ChoiceField(choices=CHANNELS, required=False)
+    from_handle = HandleField(required=False)
+    to = HandleField(required=False)
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    limit = serializers.CharField(required=False)
+    cursor = serializers.CharField(required=False)
+
+
+FILTER_NAMES = frozenset(MessageListQuery().fields)

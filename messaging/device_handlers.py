@@ -1,0 +1,152 @@
+"""What messaging does with device results and events (registered in MessagingConfig.ready)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from config.api.errors import ApiError
+from handles import registry
+from handles.addresses import handle_normalize
+from handles.models import Device, Job
+from messaging.models import Channel, Message
+from messaging.services import (
+    S,
+    dispatch_after_commit,
+    inbound_message_record,
+    message_transition,
+    recipient_not_on_imessage,
+)
+
+
+def _at(data: dict[str, Any]) -> datetime:
+    raw = data.get("at")
+    moment = parse_datetime(raw) if isinstance(raw, str) else None
+    if raw is not None and (moment is None or moment.tzinfo is None):
+        raise ApiError("invalid_request", "data.at must be an RFC 3339 time with a zone.")
+    return moment or timezone.now()
+
+
+@registry.on_job_result("send")
+def send_job_finished(job: Job) -> None:
+    """A device reported a send: sent, re-queued on SMS after `not_registered`, or failed."""
+    message = Message.objects.select_for_update().select_related("handle").filter(job=job).first()
+    if message is None or message.status != S.SENDING:
+        return
+    result = job.result or {}
+    if result.get("ok"):
+        message.upstream_id = result.get("upstream_id") or None
+        message.save(update_fields=["upstream_id"])
+        message_transition(message, S.SENT, source="device")
+        return
+    error = result.get("error") or {"code": "failed", "message": "The device could not send it."}
+    if error.get("code") == "not_registered" and message.channel == Channel.IMESSAGE:
+        recipient_not_on_imessage(message=message)
+        if message.fallback:
+            message.channel = Channel.SMS
+            message.job = None
+            message.save(update_fields=["channel", "job"])
+            # Keeps its place (queued_at): it goes out next, now as SMS.
+            message_transition(
+                message,
+                S.QUEUED,
+                source="device",
+                detail="Recipient is not on iMessage (not_registered): falling back to SMS.",
+                force=True,
+            )
+            dispatch_after_commit(message.handle_id)
+            return
+    message_transition(
+        message,
+        S.FAILED,
+        source="device",
+        detail=f"{error.get('code')}: {error.get('message', '')}",
+        error={"code": str(error.get("code", "failed")), "message": str(error.get("message", ""))},
+    )
+
+
+def _outbound_of(device: Device, data: dict[str, Any]) -> Message | None:
+    upstream_id, message_id = data.get("upstream_id"), data.get("message_id")
+    query = Message.objects.select_for_update().filter(handle_id=device.handle_id)
+    if upstream_id:
+        found = query.filter(upstream_id=upstream_id).first()
+        if found is not None:
+            return found
+    if message_id:
+        return query.filter(pk=message_id).first()
+    return None
+
+
+def _receipt(status: str) -> registry.DeviceEventHandler:
+    def apply(device: Device, external_id: str, data: dict[str, Any]) -> None:
+        message = _outbound_of(device, data)
+        if message is None or message.direction != Message.Direction.OUTBOUND:
+            return  # a receipt for something we did not send (e.g. sent from the phone)
+        message_transition(message, status, source="device", at=_at(data))
+
+    return apply
+
+
+registry.on_device_event("message.delivered")(_receipt(S.DELIVERED))
+registry.on_device_event("message.read")(_receipt(S.READ))
+
+
+@registry.on_device_event("message.failed")
+def message_failed_after_sending(device: Device, external_id: str, data: dict[str, Any]) -> None:
+    message = _outbound_of(device, data)
+    if message is None or message.direction != Message.Direction.OUTBOUND:
+        return
+    error = data.get("error") or {}
+    message_transition(
+        message,
+        S.FAILED,
+        source="device",
+        at=_at(data),
+        detail="failed after it was sent",
+        error={"code": str(error.get("code", "failed")), "message": str(error.get("message", ""))},
+    )
+
+
+@registry.on_device_event("message.received")
+def message_received(device: Device, external_id: str, data: dict[str, Any]) -> None:
+    sender = handle_normalize(data.get("from"), field="data.from")
+    participants = [
+        handle_normalize(p, field="data.participants") for p in data.get("participants") or []
+    ]
+    channel = data.get("channel") or Channel.IMESSAGE
+    if channel not in Channel.values:
+        raise ApiError("invalid_request", "data.channel must be imessage, sms or whatsapp.")
+    text = data.get("text") or ""
+    if not isinstance(text, str) or len(text) > 10_000:
+        raise ApiError("invalid_request", "data.text must be a string of at most 10,000 chars.")
+    inbound_message_record(
+        handle=device.handle,
+        upstream_id=str(data.get("upstream_id") or external_id),
+        sender=sender,
+        participants=participants,
+        chat_id=data.get("chat_id"),
+        channel=channel,
+        text=text,
+        at=_at(data),
+    )
+
+
+def handle_came_online(handle_id: int) -> None:
+    from messaging.tasks import handle_dispatch
+
+    handle_dispatch.delay(handle_id)
+
+
+def register() -> None:
+    """Hook messaging into the device boundary (module import registers the handlers)."""
+    registry.on_handle_online(handle_came_online)
+    registry.add_queue_depth_provider(_queue_depth)
+
+
+def _queue_depth(handles: Any) -> dict[int, int]:
+    from messaging.services import queue_depth_by_handle
+
+    return queue_depth_by_handle(list(handles))

@@ -1,0 +1,189 @@
+"""Paced dispatch: each sending handle releases its queue FIFO, at its own rate.
+
+Each handle has a token bucket (`HandleQueue`): `burst` tokens at most, refilled at
+`per_minute` a minute. A dispatcher holds the handle's queue row lock while it turns queued
+messages into device jobs, one token each, oldest first; so any number of workers may run
+dispatchers and a handle's messages still leave in order and never faster than its rate
+(in any 60 s: at most per_minute + burst). When the bucket is empty it schedules itself for
+the moment the next token is due, so it never sleeps in a worker: a busy or offline handle
+delays no other. The sweeper (beat) re-kicks any handle whose scheduled run was lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import DatabaseError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from handles import selectors as handle_selectors
+from handles import services as handle_services
+from handles.models import Handle
+from messaging.models import HandleQueue, Message
+from messaging.services import S, message_transition, message_ttl
+
+# A scheduled run that has not happened this long after its time was lost with its broker
+# message (or its worker): the sweeper runs the dispatcher again.
+LOST_RUN_AFTER = timedelta(seconds=15)
+EXPIRED = {"code": "expired", "message": "Not sent within its time to live."}
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    dispatched: int
+    expired: int
+    run_again_in: float | None
+    busy: bool = False
+    offline: bool = False
+
+
+def _send_payload(message: Message) -> dict[str, object]:
+    return {
+        "message_id": message.id,
+        "chat_id": message.chat_id,
+        "to": message.to,
+        "channel": message.channel,
+        "text": message.text,
+        "attachments": message.attachments,
+        "effect": message.effect or None,
+        "reply_to": message.reply_to.upstream_id if message.reply_to else None,
+    }
+
+
+def _expire(message: Message) -> None:
+    message_transition(message, S.FAILED, source="dispatcher", detail="expired", error=EXPIRED)
+
+
+def _lock_queue(handle: Handle) -> HandleQueue | None:
+    """The handle's queue row, locked for this transaction; None if a dispatcher holds it."""
+    HandleQueue.objects.get_or_create(handle=handle, defaults={"tokens": float(handle.burst)})
+    try:
+        return HandleQueue.objects.select_for_update(nowait=True).get(handle=handle)
+    except DatabaseError:
+        return None
+
+
+def handle_dispatch(*, handle_id: int) -> DispatchResult:
+    """Turn as many of the handle's queued messages into device jobs as its pace allows."""
+    handle = Handle.objects.filter(pk=handle_id).first()
+    if handle is None:
+        return DispatchResult(0, 0, None)
+    device = handle_selectors.live_device(handle=handle)
+    if device is None or not handle_selectors.is_online(device.last_seen_at):
+        # The queue waits for the device; it is kicked again when the handle comes online.
+        return DispatchResult(0, 0, None, offline=True)
+    with transaction.atomic():
+        queue = _lock_queue(handle)
+        if queue is None:
+            return DispatchResult(0, 0, None, busy=True)
+        now = timezone.now()
+        rate = handle.per_minute / 60.0
+        elapsed = max(0.0, (now - queue.refilled_at).total_seconds())
+        queue.tokens = min(float(handle.burst), queue.tokens + elapsed * rate)
+        queue.refilled_at = now
+        if queue.next_run_at is not None and queue.next_run_at <= now + timedelta(seconds=1):
+            queue.next_run_at = None  # this is that run
+        dispatched = expired = 0
+        ttl_start = now - message_ttl()
+        queued = Message.objects.filter(handle=handle, status=S.QUEUED).select_related("reply_to")
+        for message in queued.order_by("queued_at", "id").iterator(chunk_size=50):
+            if message.queued_at is not None and message.queued_at < ttl_start:
+                _expire(message)
+                expired += 1
+                continue
+            if queue.tokens < 1:
+                break
+            job = handle_services.job_create(
+                handle=handle, kind="send", payload=_send_payload(message)
+            )
+            claimed = Message.objects.filter(pk=message.pk, status=S.QUEUED).update(job=job)
+            if not claimed:
+                handle_services.job_withdraw(job=job)
+                continue
+            message.job = job
+            message_transition(message, S.SENDING, source="dispatcher", at=now)
+            queue.tokens -= 1
+            dispatched += 1
+        run_again_in = None
+        if queued.exists():
+            run_again_in = max(0.05, (1 - queue.tokens) / rate) if queue.tokens < 1 else 0.05
+            run_at = now + timedelta(seconds=run_again_in)
+            if queue.next_run_at is None or queue.next_run_at > run_at:
+                queue.next_run_at = run_at
+                _schedule_after_commit(handle.pk, run_again_in)
+            else:
+                run_again_in = None  # an earlier run is already scheduled
+        queue.save(update_fields=["tokens", "refilled_at", "next_run_at"])
+    return DispatchResult(dispatched, expired, run_again_in)
+
+
+def _schedule_after_commit(handle_id: int, countdown: float) -> None:
+    from messaging.tasks import handle_dispatch as task
+
+    transaction.on_commit(lambda: task.apply_async((handle_id,), countdown=countdown))
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    released: int
+    expired: int
+    kicked: list[int]
+
+
+def messages_sweep(*, now: datetime | None = None) -> SweepResult:
+    """Release scheduled messages that are due, expire stale ones, re-kick lost dispatchers."""
+    now = now or timezone.now()
+    released = 0
+    due = Message.objects.filter(status=S.SCHEDULED, send_at__lte=now).order_by("send_at", "id")
+    for message_id in due.values_list("id", flat=True)[:1000]:
+        with transaction.atomic():
+            message = (
+                Message.objects.select_for_update()
+                .filter(pk=message_id, status=S.SCHEDULED)
+                .first()
+            )
+            if message is None:
+                continue
+            message.queued_at = message.send_at or now
+            message.save(update_fields=["queued_at"])
+            message_transition(message, S.QUEUED, source="sweeper", detail="send_at reached")
+            released += 1
+
+    expired = 0
+    stale = Message.objects.filter(
+        Q(status=S.QUEUED) | Q(status=S.SENDING), queued_at__lt=now - message_ttl()
+    )
+    for message_id in stale.values_list("id", flat=True)[:1000]:
+        with transaction.atomic():
+            message = (
+                Message.objects.select_for_update(of=("self",))
+                .select_related("job")
+                .filter(pk=message_id, status__in=[S.QUEUED, S.SENDING])
+                .first()
+            )
+            if message is None:
+                continue
+            # A job still unfinished is taken back so it can never go out after this.
+            if message.job is not None and not handle_services.job_withdraw(job=message.job):
+                continue
+            _expire(message)
+            expired += 1
+
+    waiting = Message.objects.filter(handle=OuterRef("handle"), status=S.QUEUED)
+    lost = HandleQueue.objects.filter(
+        Q(next_run_at__isnull=True) | Q(next_run_at__lt=now - LOST_RUN_AFTER)
+    ).filter(Exists(waiting))
+    kicked = list(lost.values_list("handle_id", flat=True))
+    never_dispatched = (
+        Message.objects.filter(status=S.QUEUED, handle__queue__isnull=True)
+        .values_list("handle_id", flat=True)
+        .distinct()
+    )
+    kicked += list(never_dispatched)
+    from messaging.tasks import handle_dispatch as task
+
+    for handle_id in kicked:
+        task.delay(handle_id)
+    return SweepResult(released, expired, kicked)

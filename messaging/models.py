@@ -1,0 +1,164 @@
+"""Chats, messages and the append-only history of every message's status."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Account
+from config.api.ids import new_id
+from handles.models import Handle, Job
+
+
+def new_chat_id() -> str:
+    return new_id("chat")
+
+
+def new_message_id() -> str:
+    return new_id("msg")
+
+
+class Channel(models.TextChoices):
+    IMESSAGE = "imessage", "iMessage"
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+
+
+class Chat(models.Model):
+    """A conversation between one of our handles and one (dm) or more (group) people."""
+
+    class Type(models.TextChoices):
+        DM = "dm", "Direct message"
+        GROUP = "group", "Group"
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_chat_id, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="chats")
+    handle = models.ForeignKey(Handle, on_delete=models.PROTECT, related_name="chats")
+    type = models.CharField(max_length=8, choices=Type.choices)
+    participants = models.JSONField(help_text="The other people's handles, sorted.")
+    participants_key = models.CharField(max_length=2048, editable=False)
+    name = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "handle", "participants_key"],
+                condition=models.Q(type="dm"),
+                name="chat_one_dm_per_pair",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "-created_at", "-id"], name="chat_page"),
+            models.Index(fields=["account", "participants_key"], name="chat_by_participants"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.type})"
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound", "Outbound"
+        INBOUND = "inbound", "Inbound"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        READ = "read", "Read"
+        FAILED = "failed", "Failed"
+        RECEIVED = "received", "Received"
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_message_id, editable=False)
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="messages")
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    handle = models.ForeignKey(Handle, on_delete=models.PROTECT, related_name="messages")
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    from_handle = models.CharField(max_length=254)
+    to = models.JSONField(help_text="A handle, or a list of handles for a group.")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    requested_channel = models.CharField(max_length=10, default="auto")
+    fallback = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    text = models.TextField(blank=True)
+    attachments = models.JSONField(default=list)
+    effect = models.CharField(max_length=32, blank=True)
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
+    )
+    metadata = models.JSONField(default=dict)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.CharField(max_length=1000, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    # NULL, not "", so that only real upstream ids are unique per handle.
+    upstream_id = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    send_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="Its place in the queue.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handle", "upstream_id"],
+                condition=models.Q(upstream_id__isnull=False),
+                name="message_unique_upstream_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["account", "-created_at", "-id"], name="message_page"),
+            models.Index(fields=["account", "chat", "-created_at", "-id"], name="message_by_chat"),
+            models.Index(fields=["account", "status", "-created_at"], name="message_by_status"),
+            models.Index(
+                fields=["handle", "queued_at", "id"],
+                condition=models.Q(status="queued"),
+                name="message_queue",
+            ),
+            models.Index(
+                fields=["send_at"], condition=models.Q(status="scheduled"), name="message_scheduled"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class MessageStatusEvent(models.Model):
+    """One transition of a message, when it happened and why. Never edited."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="history")
+    status = models.CharField(max_length=10, choices=Message.Status.choices)
+    at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=16, help_text="api, dispatcher, device or sweeper.")
+    detail = models.CharField(max_length=500, blank=True)
+    applied = models.BooleanField(
+        default=True, help_text="False when recorded but not applied (it would go backwards)."
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.status}"
+
+
+class HandleQueue(models.Model):
+    """The pacing state of one sending handle: a token bucket, locked by its dispatcher."""
+
+    handle = models.OneToOneField(Handle, on_delete=models.CASCADE, related_name="queue")
+    tokens = models.FloatField(default=0)
+    refilled_at = models.DateTimeField(default=timezone.now)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"queue of {self.handle_id}"

@@ -1,0 +1,48 @@
+"""Reads of chats and messages, always scoped to one account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Account
+from config.api.tenancy import get_owned
+from messaging.models import Chat, Message, MessageStatusEvent
+
+
+def message_list(*, account: Account, filters: dict[str, Any]) -> QuerySet[Message]:
+    """The account's messages matching the list filters of GET /v1/messages."""
+    messages = Message.objects.filter(account=account).select_related("reply_to")
+    for name in ("status", "direction", "channel", "from_handle"):
+        if filters.get(name):
+            messages = messages.filter(**{name: filters[name]})
+    if filters.get("chat_id"):
+        messages = messages.filter(chat_id=filters["chat_id"])
+    if filters.get("to"):
+        messages = messages.filter(to=filters["to"])
+    created_after: datetime | None = filters.get("created_after")
+    if created_after is not None:
+        messages = messages.filter(created_at__gt=created_after)
+    created_before: datetime | None = filters.get("created_before")
+    if created_before is not None:
+        messages = messages.filter(created_at__lt=created_before)
+    return messages
+
+
+def message_get(*, account: Account, message_id: str) -> Message:
+    history = Prefetch("history", queryset=MessageStatusEvent.objects.order_by("at", "id"))
+    return get_owned(
+        Message.objects.select_related("reply_to").prefetch_related(history),
+        account=account,
+        pk=message_id,
+    )
+
+
+def chat_list(*, account: Account) -> QuerySet[Chat]:
+    return Chat.objects.filter(account=account).select_related("handle")
+
+
+def chat_get(*, account: Account, chat_id: str) -> Chat:
+    return get_owned(Chat.objects.select_related("handle"), account=account, pk=chat_id)
