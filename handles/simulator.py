@@ -45,6 +45,8 @@ class Outcome:
     ok: bool
     upstream_id: str | None = None
     error: dict[str, str] | None = None
+    # Events that follow a send (receipts, replies), pushed after the result is reported.
+    then: tuple[tuple[int, dict[str, Any]], ...] = ()
 
 
 class SimulatedDevice:
@@ -114,6 +116,7 @@ class SimulatedDevice:
 
     def _handle(self, job: Job) -> None:
         outcome = self._outcomes.get(job.job_id)
+        first_time = outcome is None
         if outcome is None:
             # A job seen again (after a lost lease) is not done twice: its result is resent.
             self.received.append(job)
@@ -125,6 +128,9 @@ class SimulatedDevice:
             )
         except AgentError as exc:
             logger.warning("simulator %s: result of %s refused: %s", self.handle, job.job_id, exc)
+        if first_time:
+            for steps, event in outcome.then:
+                self._later(steps, [event])
 
     def _perform(self, job: Job) -> Outcome:
         if job.kind == "send":
@@ -148,17 +154,19 @@ class SimulatedDevice:
         time.sleep(self.behaviour.send_delay)
         upstream_id = f"sim-{uuid.uuid4().hex}"
         reference = {"upstream_id": upstream_id, "message_id": payload.get("message_id")}
-        self._later(1, [self._receipt("message.delivered", reference)])
-        self._later(2, [self._receipt("message.read", reference)])
+        then = [
+            (1, self._receipt("message.delivered", reference)),
+            (2, self._receipt("message.read", reference)),
+        ]
         if str(payload.get("text", "")).strip().lower() == "ping":
-            self._later(2, [self._pong(payload, recipients)])
-        return Outcome(ok=True, upstream_id=upstream_id)
+            then.append((2, self._pong(payload, recipients)))
+        return Outcome(ok=True, upstream_id=upstream_id, then=tuple(then))
 
     def _receipt(self, event_type: str, reference: dict[str, Any]) -> dict[str, Any]:
         return {
             "id": f"{reference['upstream_id']}:{event_type}",
             "type": event_type,
-            "data": {**reference, "at": _now()},
+            "data": dict(reference),
         }
 
     def _pong(self, payload: dict[str, Any], recipients: list[str]) -> dict[str, Any]:
@@ -173,7 +181,6 @@ class SimulatedDevice:
                 "chat_id": payload.get("chat_id"),
                 "channel": payload.get("channel"),
                 "text": "pong",
-                "at": _now(),
             },
         }
 
@@ -191,6 +198,9 @@ class SimulatedDevice:
             # Offline devices keep their receipts and send them once back.
             self._later(1, events)
             return
+        for event in events:
+            # Stamped when it happens (is pushed), not when it was planned.
+            event["data"].setdefault("at", _now())
         try:
             self.client.push_events(events)
         except AgentError as exc:

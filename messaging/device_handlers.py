@@ -34,13 +34,17 @@ def _at(data: dict[str, Any]) -> datetime:
 def send_job_finished(job: Job) -> None:
     """A device reported a send: sent, re-queued on SMS after `not_registered`, or failed."""
     message = Message.objects.select_for_update().select_related("handle").filter(job=job).first()
-    if message is None or message.status != S.SENDING:
+    if message is None:
         return
     result = job.result or {}
     if result.get("ok"):
-        message.upstream_id = result.get("upstream_id") or None
-        message.save(update_fields=["upstream_id"])
+        if not message.upstream_id and result.get("upstream_id"):
+            message.upstream_id = result["upstream_id"]
+            message.save(update_fields=["upstream_id"])
+        # Recorded even when a receipt got here first (then it is history, not a step back).
         message_transition(message, S.SENT, source="device")
+        return
+    if message.status != S.SENDING:
         return
     error = result.get("error") or {"code": "failed", "message": "The device could not send it."}
     if error.get("code") == "not_registered" and message.channel == Channel.IMESSAGE:
@@ -85,7 +89,11 @@ def _receipt(status: str) -> registry.DeviceEventHandler:
         message = _outbound_of(device, data)
         if message is None or message.direction != Message.Direction.OUTBOUND:
             return  # a receipt for something we did not send (e.g. sent from the phone)
-        message_transition(message, status, source="device", at=_at(data))
+        at = _at(data)
+        if message.status == S.SENDING:
+            # The receipt overtook the device's result: it was sent, at the latest then.
+            message_transition(message, S.SENT, source="device", at=at, detail="implied by receipt")
+        message_transition(message, status, source="device", at=at)
 
     return apply
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -22,9 +22,12 @@ def message_list(*, account: Account, filters: dict[str, Any]) -> QuerySet[Messa
         messages = messages.filter(chat_id=filters["chat_id"])
     if filters.get("to"):
         messages = messages.filter(to=filters["to"])
+    # Times are shown to the millisecond, so filters compare at that resolution: a message
+    # shown as created at T is not "created after T".
     created_after: datetime | None = filters.get("created_after")
     if created_after is not None:
-        messages = messages.filter(created_at__gt=created_after)
+        next_ms = created_after.replace(microsecond=created_after.microsecond // 1000 * 1000)
+        messages = messages.filter(created_at__gte=next_ms + timedelta(milliseconds=1))
     created_before: datetime | None = filters.get("created_before")
     if created_before is not None:
         messages = messages.filter(created_at__lt=created_before)

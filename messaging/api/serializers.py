@@ -77,9 +77,7 @@ class MessageCreateInput(StrictInput):
     attachments = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, max_length=10, default=list
     )
-    channel = serializers.ChoiceField(
-        choices=REQUESTED_CHANNELS, required=False, default="auto"
-    )
+    channel = serializers.ChoiceField(choices=REQUESTED_CHANNELS, required=False, default="auto")
     fallback = serializers.BooleanField(
         required=False,
         allow_null=True,
