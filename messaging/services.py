@@ -133,7 +133,8 @@ def _account_handles(account: Account) -> list[Handle]:
     return list(Handle.objects.filter(account=account).order_by("created_at", "id"))
 
 
-def _sticky_handle(account: Account, recipient: str) -> Handle | None:
+def _sticky_chat(account: Account, recipient: str) -> Chat | None:
+    """The DM last used with this recipient, if its handle is still the account's."""
     chat = (
         Chat.objects.filter(account=account, type=Chat.Type.DM, participants_key=recipient)
         .select_related("handle")
@@ -141,7 +142,7 @@ def _sticky_handle(account: Account, recipient: str) -> Handle | None:
         .first()
     )
     if chat is not None and chat.handle.account_id == account.pk:
-        return chat.handle
+        return chat
     return None
 
 
@@ -210,8 +211,11 @@ def _route(
                 "invalid_from_handle", fields={"from_handle": ["Not a handle of your account."]}
             )
     else:
-        sticky = None if is_group else _sticky_handle(account, recipients[0])
-        handle = sticky or _least_busy_handle(account, needed)
+        sticky = None if is_group else _sticky_chat(account, recipients[0])
+        if sticky is not None:
+            # The conversation keeps its number, and its chat is already at hand.
+            return Route(sticky.handle, sticky, recipients, is_group=False)
+        handle = _least_busy_handle(account, needed)
     if handle.address in recipients:
         raise ApiError(
             "invalid_request",

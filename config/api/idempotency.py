@@ -101,9 +101,10 @@ def run_idempotently(
         expires_before = timezone.now() - timedelta(
             hours=int(settings.SWITCHBOARD_IDEMPOTENCY_TTL_HOURS)
         )
-        record = IdempotencyRecord.objects.filter(
-            account=account, key=key, created_at__gte=expires_before
-        ).first()
+        record = IdempotencyRecord.objects.filter(account=account, key=key).first()
+        if record is not None and record.created_at < expires_before:
+            record.delete()  # past its retention: the key is free again
+            record = None
         if record is not None:
             if record.fingerprint != fingerprint:
                 raise ApiError(
@@ -124,7 +125,6 @@ def run_idempotently(
             else:
                 transaction.savepoint_commit(work)
             if _storable(response.status_code):
-                IdempotencyRecord.objects.filter(account=account, key=key).delete()
                 IdempotencyRecord.objects.create(
                     account=account,
                     key=key,
