@@ -132,7 +132,11 @@ def main() -> int:
             f"  API key:      {key}\n"
             f"  API docs:     {BASE_URL}/v1/docs\n"
             f"  try:\n"
-            f'curl -s {BASE_URL}/v1/account -H "Authorization: Bearer {key}"\n',
+            f'curl -s {BASE_URL}/v1/account -H "Authorization: Bearer {key}"\n'
+            f"  send a message (the simulated recipient answers a ping with a pong):\n"
+            f'  curl -s {BASE_URL}/v1/messages -H "Authorization: Bearer {key}" '
+            f"-H 'Content-Type: application/json' "
+            f"""-d '{{"to": "+14155550199", "text": "ping"}}'\n""",
             flush=True,
         )
         while not stopping:
