@@ -9,14 +9,28 @@ from accounts.api.views import AccountView, ApiKeyDetailView, ApiKeyListView
 from config.api.health import HealthzView, ReadyzView
 from handles.api.views import HandleDetailView, HandleListView, LookupView
 from handles.device.views import EventsView, HeartbeatView, JobResultView, JobsView
+from messaging.api.attachments import (
+    AttachmentContentView,
+    AttachmentDetailView,
+    AttachmentUploadView,
+    DeviceAttachmentContentView,
+    DeviceAttachmentUploadView,
+)
 from messaging.api.views import (
     ChatDetailView,
     ChatListView,
     ChatMessagesView,
+    ChatParticipantsView,
+    ChatParticipantView,
+    ChatReadView,
+    ChatTypingView,
     MessageCancelView,
     MessageDetailView,
     MessageListView,
     MessageRetryView,
+    MessageUnsendView,
+    ReactionsView,
+    ReactionView,
 )
 
 
@@ -43,9 +57,31 @@ v1 = [
     path("messages/<str:message_id>", MessageDetailView.as_view(), name="message"),
     path("messages/<str:message_id>/retry", MessageRetryView.as_view(), name="message-retry"),
     path("messages/<str:message_id>/cancel", MessageCancelView.as_view(), name="message-cancel"),
+    path("messages/<str:message_id>/unsend", MessageUnsendView.as_view(), name="message-unsend"),
+    path("messages/<str:message_id>/reactions", ReactionsView.as_view(), name="reactions"),
+    path(
+        "messages/<str:message_id>/reactions/<str:reaction_type>",
+        ReactionView.as_view(),
+        name="reaction",
+    ),
     path("chats", ChatListView.as_view(), name="chats"),
     path("chats/<str:chat_id>", ChatDetailView.as_view(), name="chat"),
     path("chats/<str:chat_id>/messages", ChatMessagesView.as_view(), name="chat-messages"),
+    path("chats/<str:chat_id>/participants", ChatParticipantsView.as_view(), name="participants"),
+    path(
+        "chats/<str:chat_id>/participants/<str:handle>",
+        ChatParticipantView.as_view(),
+        name="participant",
+    ),
+    path("chats/<str:chat_id>/typing", ChatTypingView.as_view(), name="chat-typing"),
+    path("chats/<str:chat_id>/read", ChatReadView.as_view(), name="chat-read"),
+    path("attachments", AttachmentUploadView.as_view(), name="attachments"),
+    path("attachments/<str:attachment_id>", AttachmentDetailView.as_view(), name="attachment"),
+    path(
+        "attachments/<str:attachment_id>/content",
+        AttachmentContentView.as_view(),
+        name="attachment-content",
+    ),
     path("openapi.json", OpenApiView.as_view(), name="openapi"),
     path("docs", ApiDocsView.as_view(url_name="openapi"), name="api-docs"),
 ]
@@ -55,6 +91,12 @@ device_v1 = [
     path("jobs", JobsView.as_view(), name="device-jobs"),
     path("jobs/<str:job_id>/result", JobResultView.as_view(), name="device-job-result"),
     path("events", EventsView.as_view(), name="device-events"),
+    path("attachments", DeviceAttachmentUploadView.as_view(), name="device-attachments"),
+    path(
+        "attachments/<str:attachment_id>",
+        DeviceAttachmentContentView.as_view(),
+        name="device-attachment",
+    ),
 ]
 
 urlpatterns = [

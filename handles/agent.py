@@ -89,6 +89,25 @@ class DeviceAgentClient:
         result: dict[str, Any] = self._call("POST", f"/jobs/{job_id}/result", json=body)
         return result
 
+    def download_attachment(self, attachment_id: str) -> bytes:
+        """The bytes of an attachment named in a `send` job."""
+        try:
+            response = self.session.get(
+                f"{self.base_url}/attachments/{attachment_id}", timeout=self.timeout * 4
+            )
+        except requests.RequestException as exc:
+            raise AgentError(0, "unreachable", str(exc)) from exc
+        if response.status_code >= 400:
+            raise AgentError(response.status_code, "download_failed", response.text[:200])
+        return response.content
+
+    def upload_attachment(self, filename: str, content: bytes) -> dict[str, Any]:
+        """Upload inbound media; name the returned id in a `message.received` event."""
+        result: dict[str, Any] = self._call(
+            "POST", "/attachments", files={"file": (filename, content)}, timeout=self.timeout * 4
+        )
+        return result
+
     def push_events(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Push events (each `{id, type, data}`); safe to repeat (by the events' ids)."""
         result: list[dict[str, Any]] = self._call("POST", "/events", json={"events": events})

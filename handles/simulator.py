@@ -8,6 +8,7 @@ through the same client a real agent uses.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -20,6 +21,9 @@ from typing import Any
 from handles.agent import AgentError, DeviceAgentClient, Job
 
 logger = logging.getLogger(__name__)
+ACTIONS = frozenset(
+    {"edit", "react", "unsend", "typing", "read", "group_rename", "group_add", "group_remove"}
+)
 
 
 def _now() -> str:
@@ -38,6 +42,10 @@ class Behaviour:
     whatsapp_connected: bool = False
     heartbeat_every: float = 15.0
     poll_wait: int = 5
+    # Job kinds the device fails, and kinds it takes but answers only after stall_seconds.
+    fail_kinds: frozenset[str] = frozenset()
+    stall_kinds: frozenset[str] = frozenset()
+    stall_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,7 @@ class SimulatedDevice:
         self.behaviour = behaviour or Behaviour()
         self.client = DeviceAgentClient(base_url, token)
         self.received: list[Job] = []
+        self.downloads: dict[str, str] = {}  # attachment id -> sha256 of the bytes received
         self._outcomes: dict[str, Outcome] = {}
         self._stop = threading.Event()
         self._online = threading.Event()
@@ -133,8 +142,16 @@ class SimulatedDevice:
                 self._later(steps, [event])
 
     def _perform(self, job: Job) -> Outcome:
+        if job.kind in self.behaviour.stall_kinds:
+            self._stop.wait(self.behaviour.stall_seconds)
+        if job.kind in self.behaviour.fail_kinds:
+            return Outcome(ok=False, error={"code": "refused", "message": f"{job.kind} refused"})
         if job.kind == "send":
             return self._send(job.payload)
+        if job.kind == "group_create":
+            return Outcome(ok=True, upstream_id=f"sim-group-{uuid.uuid4().hex}")
+        if job.kind in ACTIONS:
+            return Outcome(ok=True)
         return Outcome(ok=False, error={"code": "unsupported", "message": f"no {job.kind} here"})
 
     def _send(self, payload: dict[str, Any]) -> Outcome:
@@ -151,6 +168,9 @@ class SimulatedDevice:
             return Outcome(
                 ok=False, error={"code": "undeliverable", "message": "Recipient rejected it."}
             )
+        for attachment in payload.get("attachments") or []:
+            content = self.client.download_attachment(attachment["id"])
+            self.downloads[attachment["id"]] = hashlib.sha256(content).hexdigest()
         time.sleep(self.behaviour.send_delay)
         upstream_id = f"sim-{uuid.uuid4().hex}"
         reference = {"upstream_id": upstream_id, "message_id": payload.get("message_id")}

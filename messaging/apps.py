@@ -9,6 +9,6 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from messaging import device_handlers
+        from messaging import actions, device_handlers  # noqa: F401  (registers job handlers)
 
         device_handlers.register()

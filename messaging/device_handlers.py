@@ -139,6 +139,66 @@ def message_received(device: Device, external_id: str, data: dict[str, Any]) -> 
         channel=channel,
         text=text,
         at=_at(data),
+        attachments=[str(a) for a in data.get("attachments") or []],
+    )
+
+
+def _reaction(removed: bool) -> registry.DeviceEventHandler:
+    def apply(device: Device, external_id: str, data: dict[str, Any]) -> None:
+        from messaging.actions import reaction_record
+        from messaging.models import Reaction
+
+        kind = data.get("type")
+        if kind not in Reaction.Type.values:
+            raise ApiError(
+                "invalid_request", f"data.type must be one of {', '.join(Reaction.Type.values)}."
+            )
+        sender = handle_normalize(data.get("from"), field="data.from")
+        target = _any_message_of(device, data)
+        if target is not None:
+            reaction_record(message=target, from_handle=sender, type=kind, removed=removed)
+
+    return apply
+
+
+def _any_message_of(device: Device, data: dict[str, Any]) -> Message | None:
+    upstream_id, message_id = data.get("upstream_id"), data.get("message_id")
+    query = Message.objects.filter(handle_id=device.handle_id)
+    if upstream_id and (found := query.filter(upstream_id=upstream_id).first()):
+        return found
+    return query.filter(pk=message_id).first() if message_id else None
+
+
+registry.on_device_event("reaction.added")(_reaction(removed=False))
+registry.on_device_event("reaction.removed")(_reaction(removed=True))
+
+
+@registry.on_device_event("chat.updated")
+def chat_updated(device: Device, external_id: str, data: dict[str, Any]) -> None:
+    """A group changed on the device (renamed, people added or removed by someone)."""
+    from messaging.actions import group_apply
+    from messaging.models import Chat
+
+    chats = (
+        Chat.objects.select_for_update()
+        .select_related("handle")
+        .filter(handle_id=device.handle_id, type=Chat.Type.GROUP)
+    )
+    chat = None
+    if data.get("chat_id"):
+        chat = chats.filter(pk=data["chat_id"]).first()
+    if chat is None and data.get("upstream_id"):
+        chat = chats.filter(upstream_id=data["upstream_id"]).first()
+    if chat is None:
+        return
+    name = data.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > 200):
+        raise ApiError("invalid_request", "data.name must be a string of at most 200 chars.")
+    group_apply(
+        chat=chat,
+        name=name,
+        add=tuple(handle_normalize(h, field="data.added") for h in data.get("added") or []),
+        remove=tuple(handle_normalize(h, field="data.removed") for h in data.get("removed") or []),
     )
 
 

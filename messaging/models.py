@@ -39,6 +39,7 @@ class Chat(models.Model):
     participants_key = models.CharField(max_length=2048, editable=False)
     name = models.CharField(max_length=200, blank=True)
     channel = models.CharField(max_length=10, choices=Channel.choices)
+    upstream_id = models.CharField(max_length=200, blank=True, help_text="The device's group id.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_message_at = models.DateTimeField(null=True, blank=True)
 
@@ -106,6 +107,7 @@ class Message(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
+    unsent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -162,3 +164,84 @@ class HandleQueue(models.Model):
 
     def __str__(self) -> str:
         return f"queue of {self.handle_id}"
+
+
+class MessageEdit(models.Model):
+    """One edit of a message's text: what it said before and after."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="edits")
+    previous_text = models.TextField()
+    text = models.TextField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"edit of {self.message_id}"
+
+
+class Reaction(models.Model):
+    """A tapback on a message, by us (`from_handle` is our handle) or by someone in the chat."""
+
+    class Type(models.TextChoices):
+        LOVE = "love", "Love"
+        LIKE = "like", "Like"
+        DISLIKE = "dislike", "Dislike"
+        LAUGH = "laugh", "Laugh"
+        EMPHASIZE = "emphasize", "Emphasize"
+        QUESTION = "question", "Question"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    type = models.CharField(max_length=10, choices=Type.choices)
+    from_handle = models.CharField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "from_handle", "type"], name="reaction_once_per_person"
+            )
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} on {self.message_id}"
+
+
+def new_attachment_id() -> str:
+    return new_id("att")
+
+
+def attachment_path(attachment: Attachment, filename: str) -> str:
+    return f"attachments/{attachment.account_id}/{attachment.id}"
+
+
+class Attachment(models.Model):
+    """An uploaded file: sent once with one message, or received with an inbound one."""
+
+    id = models.CharField(
+        primary_key=True, max_length=40, default=new_attachment_id, editable=False
+    )
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100, help_text="Sniffed from the bytes.")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="files"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(message__isnull=True),
+                name="attachment_unused",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.id})"

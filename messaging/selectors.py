@@ -9,12 +9,12 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Account
 from config.api.tenancy import get_owned
-from messaging.models import Chat, Message, MessageStatusEvent
+from messaging.models import Attachment, Chat, Message, MessageStatusEvent
 
 
 def message_list(*, account: Account, filters: dict[str, Any]) -> QuerySet[Message]:
     """The account's messages matching the list filters of GET /v1/messages."""
-    messages = Message.objects.filter(account=account).select_related("reply_to")
+    messages = Message.objects.filter(account=account).prefetch_related("reactions")
     for name in ("status", "direction", "channel", "from_handle"):
         if filters.get(name):
             messages = messages.filter(**{name: filters[name]})
@@ -37,10 +37,14 @@ def message_list(*, account: Account, filters: dict[str, Any]) -> QuerySet[Messa
 def message_get(*, account: Account, message_id: str) -> Message:
     history = Prefetch("history", queryset=MessageStatusEvent.objects.order_by("at", "id"))
     return get_owned(
-        Message.objects.select_related("reply_to").prefetch_related(history),
+        Message.objects.select_related("handle").prefetch_related(history, "reactions", "edits"),
         account=account,
         pk=message_id,
     )
+
+
+def attachment_get(*, account: Account, attachment_id: str) -> Attachment:
+    return get_owned(Attachment.objects.all(), account=account, pk=attachment_id)
 
 
 def chat_list(*, account: Account) -> QuerySet[Chat]:

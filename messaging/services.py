@@ -146,7 +146,7 @@ def _sticky_chat(account: Account, recipient: str) -> Chat | None:
     return None
 
 
-def _least_busy_handle(account: Account, channel_needed: str | None) -> Handle:
+def least_busy_handle(account: Account, channel_needed: str | None) -> Handle:
     handles = [
         h
         for h in _account_handles(account)
@@ -215,7 +215,7 @@ def _route(
         if sticky is not None:
             # The conversation keeps its number, and its chat is already at hand.
             return Route(sticky.handle, sticky, recipients, is_group=False)
-        handle = _least_busy_handle(account, needed)
+        handle = least_busy_handle(account, needed)
     if handle.address in recipients:
         raise ApiError(
             "invalid_request",
@@ -332,13 +332,6 @@ def message_send(
     Inputs arrive validated in form (handles normalized, sizes checked); this decides what
     needs the database: the route, the channel, the chat, attachments and reply target.
     """
-    if attachments:
-        # Attachments are uploaded through POST /v1/attachments; none is known to this version.
-        raise ApiError(
-            "invalid_attachments",
-            f"Unknown attachment {attachments[0]!r}.",
-            fields={"attachments": ["Unknown attachment."]},
-        )
     now = timezone.now()
     with transaction.atomic():
         route = _route(
@@ -383,6 +376,13 @@ def message_send(
             queued_at=None if scheduled else now,
             created_at=now,
         )
+        if attachments:
+            from messaging.attachments import attachments_claim
+
+            message.attachments = attachments_claim(
+                account=account, message=message, ids=attachments
+            )
+            message.save(update_fields=["attachments"])
         Chat.objects.filter(pk=chat.pk).update(last_message_at=now)
         MessageStatusEvent.objects.create(
             message=message, status=message.status, at=now, source="api"
@@ -460,6 +460,7 @@ def inbound_message_record(
     channel: str,
     text: str,
     at: datetime,
+    attachments: list[str] | None = None,
 ) -> Message | None:
     """Record a message a device received, in its chat (created when new); once per upstream id."""
     if handle.account_id is None:
@@ -490,6 +491,11 @@ def inbound_message_record(
         upstream_id=upstream_id,
         created_at=at,
     )
+    if attachments:
+        from messaging.attachments import attachments_claim
+
+        message.attachments = attachments_claim(account=account, message=message, ids=attachments)
+        message.save(update_fields=["attachments"])
     Chat.objects.filter(pk=chat.pk).update(last_message_at=at)
     MessageStatusEvent.objects.create(message=message, status=S.RECEIVED, at=at, source="device")
     _publish(message, S.RECEIVED)

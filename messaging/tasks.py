@@ -29,3 +29,13 @@ def messages_sweep() -> dict[str, int]:
 
     result = dispatch.messages_sweep()
     return {"released": result.released, "expired": result.expired, "kicked": len(result.kicked)}
+
+
+@shared_task
+def attachments_purge_unused() -> dict[str, int]:
+    """Delete uploads never sent within 24 h of their upload, with their files."""
+    from datetime import timedelta
+
+    from messaging.attachments import attachments_purge_unused as purge
+
+    return {"deleted": purge(older_than=timedelta(hours=24))}

@@ -8,6 +8,9 @@
   `idempotency_key_in_use` (a lock in the shared cache, so it holds across processes).
 - The response is stored in the same transaction as the work: a 5xx rolls both back, and
   429/401 are decided before the work starts, so none of them is stored and a retry runs.
+- Views whose work is a synchronous device action (the device must see the job before the
+  view returns) run outside that transaction; their response is stored right after, and
+  the lock still keeps a second request with the key out while the first runs.
 """
 
 from __future__ import annotations
@@ -56,8 +59,13 @@ def idempotency_key_of(request: Request) -> str | None:
 
 def request_fingerprint(request: Request) -> str:
     """SHA-256 of method, path (with query) and body; JSON bodies compared by value."""
-    raw = request._request.body
     content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type.startswith("multipart/"):
+        # An upload is never read into memory for this: it is compared by its size (the
+        # multipart boundary differs between retries of the same upload).
+        raw = request.META.get("CONTENT_LENGTH", "").encode()
+    else:
+        raw = request._request.body
     body = raw
     if raw and content_type.startswith("application/json"):
         try:
@@ -90,6 +98,7 @@ def run_idempotently(
     account: Account,
     key: str,
     respond: Callable[[], HttpResponseBase],
+    in_transaction: bool = True,
 ) -> HttpResponseBase:
     """Run `respond` at most once per (account, key); replay or refuse repeats."""
     fingerprint = request_fingerprint(request)
@@ -113,17 +122,22 @@ def run_idempotently(
                     f"({record.method} {record.path}).",
                 )
             return _replay(record)
-        with transaction.atomic():
-            work = transaction.savepoint()
+        if not in_transaction:
             response = respond()
             if hasattr(response, "render"):
                 response.render()
-            if response.status_code >= 400:
-                # Errors change nothing: drop the work (and its on-commit tasks), keep the
-                # answer so a retry of the same request gets the same answer.
-                transaction.savepoint_rollback(work)
-            else:
-                transaction.savepoint_commit(work)
+        with transaction.atomic():
+            if in_transaction:
+                work = transaction.savepoint()
+                response = respond()
+                if hasattr(response, "render"):
+                    response.render()
+                if response.status_code >= 400:
+                    # Errors change nothing: drop the work (and its on-commit tasks), keep
+                    # the answer so a retry of the same request gets the same answer.
+                    transaction.savepoint_rollback(work)
+                else:
+                    transaction.savepoint_commit(work)
             if _storable(response.status_code):
                 IdempotencyRecord.objects.create(
                     account=account,

@@ -19,6 +19,8 @@ class ApiView(APIView):
     """An API view. Subclasses name the query parameters they accept."""
 
     allowed_query_params: frozenset[str] = frozenset()
+    # False for views that wait on a device: see config.api.idempotency.
+    idempotent_in_transaction = True
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -67,6 +69,7 @@ class ApiView(APIView):
                 account=api_key.account,
                 key=key,
                 respond=lambda: self._respond(drf_request, *args, **kwargs),
+                in_transaction=self.idempotent_in_transaction,
             )
         except Exception as exc:
             return self.finalize_response(drf_request, self.handle_exception(exc))

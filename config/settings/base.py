@@ -175,6 +175,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.messages_sweep",
         "schedule": 5.0,
     },
+    "purge-unused-attachments": {
+        "task": "messaging.tasks.attachments_purge_unused",
+        "schedule": 60 * 60.0,
+    },
     "mark-quiet-handles-offline": {
         "task": "handles.tasks.handles_mark_offline",
         "schedule": 10.0,
@@ -239,6 +243,15 @@ SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_URLS = env_bool("SWITCHBOARD_ALLOW_PRIVATE_WEB
 SWITCHBOARD_DEVICE_OFFLINE_AFTER = env_int("SWITCHBOARD_DEVICE_OFFLINE_AFTER", 60)
 SWITCHBOARD_SYNC_ACTION_TIMEOUT = env_int("SWITCHBOARD_SYNC_ACTION_TIMEOUT", 10)
 SWITCHBOARD_MESSAGE_TTL_HOURS = env_int("SWITCHBOARD_MESSAGE_TTL_HOURS", 24)
+SWITCHBOARD_ATTACHMENT_MAX_BYTES = env_int("SWITCHBOARD_ATTACHMENT_MAX_BYTES", 100 * 1024 * 1024)
+
+# Attachments go through Django's storage API: local disk by default; point STORAGES at an
+# S3-compatible backend (django-storages) in production.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = True
 # Behind a reverse proxy set this to the header that proxy writes the client address to.

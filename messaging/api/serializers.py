@@ -7,10 +7,10 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api.serializers import StrictInput, Timestamp
+from config.api.serializers import StrictInput, Timestamp, rfc3339
 from handles.addresses import handle_normalize
 from handles.models import CHANNELS
-from messaging.models import Chat, Message
+from messaging.models import Chat, Message, Reaction
 
 MAX_TEXT = 10_000
 REQUESTED_CHANNELS = ("auto", *CHANNELS)
@@ -125,6 +125,19 @@ class MessageCreateInput(StrictInput):
         return attrs
 
 
+class AttachmentOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="`att_…`")
+    filename = serializers.CharField()
+    content_type = serializers.CharField(help_text="Sniffed from the bytes, not the name.")
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+
+
+class AttachmentDetailOutput(AttachmentOutput):
+    message_id = serializers.CharField(allow_null=True, help_text="The message that used it.")
+    created_at = Timestamp()
+
+
 class StatusChangeOutput(serializers.Serializer):
     status = serializers.CharField()
     at = Timestamp()
@@ -138,6 +151,12 @@ class StatusChangeOutput(serializers.Serializer):
         fields = super().get_fields()
         fields["source"] = serializers.CharField(help_text="api, dispatcher, device or sweeper.")
         return fields
+
+
+class ReactionOutput(serializers.Serializer):
+    type = serializers.CharField()
+    from_handle = serializers.CharField(help_text="Who reacted (your handle for your own).")
+    created_at = Timestamp()
 
 
 class ErrorDetailOutput(serializers.Serializer):
@@ -154,7 +173,7 @@ class MessageOutput(serializers.Serializer):
     channel = serializers.ChoiceField(choices=CHANNELS)
     status = serializers.ChoiceField(choices=Message.Status.choices)
     text = serializers.CharField()
-    attachments = serializers.ListField(child=serializers.CharField())
+    attachments = AttachmentOutput(many=True, help_text="What was sent or received with it.")
     effect = serializers.SerializerMethodField()
     reply_to = serializers.CharField(source="reply_to_id", allow_null=True)
     reactions = serializers.SerializerMethodField()
@@ -168,13 +187,17 @@ class MessageOutput(serializers.Serializer):
     read_at = Timestamp(allow_null=True)
     failed_at = Timestamp(allow_null=True)
     edited_at = Timestamp(allow_null=True)
+    unsent_at = Timestamp(allow_null=True)
 
     def get_effect(self, message: Message) -> str | None:
         return message.effect or None
 
-    @extend_schema_field({"type": "array", "items": {"type": "object"}})
+    @extend_schema_field(ReactionOutput(many=True))
     def get_reactions(self, message: Message) -> list[dict[str, Any]]:
-        return []
+        return [
+            {"type": r.type, "from_handle": r.from_handle, "created_at": rfc3339(r.created_at)}
+            for r in message.reactions.all()
+        ]
 
     @extend_schema_field(ErrorDetailOutput(allow_null=True))
     def get_error(self, message: Message) -> dict[str, str] | None:
@@ -183,8 +206,15 @@ class MessageOutput(serializers.Serializer):
         return {"code": message.error_code, "message": message.error_message}
 
 
+class EditOutput(serializers.Serializer):
+    previous_text = serializers.CharField()
+    text = serializers.CharField()
+    at = Timestamp()
+
+
 class MessageDetailOutput(MessageOutput):
     status_history = StatusChangeOutput(source="history.all", many=True)
+    edit_history = EditOutput(source="edits.all", many=True)
 
 
 class ChatOutput(serializers.Serializer):
@@ -215,3 +245,45 @@ class MessageListQuery(StrictInput):
 
 
 FILTER_NAMES = frozenset(MessageListQuery().fields)
+
+
+class MessageEditInput(StrictInput):
+    text = serializers.CharField(max_length=MAX_TEXT)
+
+
+class ReactionInput(StrictInput):
+    type = serializers.ChoiceField(choices=Reaction.Type.values)
+
+
+class ChatCreateInput(StrictInput):
+    participants = serializers.ListField(
+        child=HandleField(), min_length=2, max_length=MAX_GROUP, help_text="2+ handles."
+    )
+    from_handle = HandleField(required=False, default=None)
+    name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
+    text = serializers.CharField(
+        max_length=MAX_TEXT,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="A first message, sent into the new group.",
+    )
+
+    def validate_participants(self, value: list[str]) -> list[str]:
+        unique = sorted(set(value))
+        if len(unique) < 2:
+            raise serializers.ValidationError("A group needs 2 or more different people.")
+        return unique
+
+
+class ChatRenameInput(StrictInput):
+    name = serializers.CharField(max_length=200, allow_blank=True)
+
+
+class ParticipantInput(StrictInput):
+    handle = HandleField()
+
+
+class ChatCreatedOutput(serializers.Serializer):
+    chat = ChatOutput()
+    message = MessageOutput(allow_null=True, help_text="The first message, when text was given.")

@@ -5,23 +5,41 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.auth import request_account
-from config.api.envelope import accepted, envelope, ok, page
+from config.api.envelope import accepted, created, envelope, ok, page
+from config.api.errors import ApiError
 from config.api.pagination import PAGE_PARAMS, paginate
 from config.api.views import ApiView
-from messaging import selectors, services
+from handles.addresses import handle_normalize
+from messaging import actions, selectors, services
 from messaging.api.serializers import (
     FILTER_NAMES,
+    ChatCreatedOutput,
+    ChatCreateInput,
     ChatOutput,
+    ChatRenameInput,
     MessageCreateInput,
     MessageDetailOutput,
+    MessageEditInput,
     MessageListQuery,
     MessageOutput,
+    ParticipantInput,
+    ReactionInput,
 )
+from messaging.models import Reaction
 
 PAGE_PARAMETERS = [
     OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
     OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
 ]
+
+
+# --- actions on the device (synchronous) -------------------------------------------------
+
+
+class DeviceActionView(ApiView):
+    """A view whose work waits on the device: not run inside the idempotency transaction."""
+
+    idempotent_in_transaction = False
 
 
 def _message_page(request: Request, messages: object) -> Response:
@@ -72,7 +90,7 @@ class MessageListView(ApiView):
         return accepted(MessageOutput(message).data)
 
 
-class MessageDetailView(ApiView):
+class MessageDetailView(DeviceActionView):
     @extend_schema(
         operation_id="messages_retrieve",
         summary="Get a message",
@@ -83,6 +101,26 @@ class MessageDetailView(ApiView):
     def get(self, request: Request, message_id: str) -> Response:
         message = selectors.message_get(account=request_account(request), message_id=message_id)
         return ok(MessageDetailOutput(message).data)
+
+    @extend_schema(
+        operation_id="messages_edit",
+        summary="Edit a sent message",
+        description=(
+            "iMessage and WhatsApp only (SMS or inbound: 409 `conflict`). Synchronous through "
+            "the device: 502 `edit_failed` when it fails or does not answer in time, 503 "
+            "`device_offline` when it is offline. The previous text is kept in `edit_history`."
+        ),
+        tags=["messages"],
+        request=MessageEditInput,
+        responses={200: envelope(MessageDetailOutput)},
+    )
+    def patch(self, request: Request, message_id: str) -> Response:
+        data = MessageEditInput.parse(request)
+        account = request_account(request)
+        message = selectors.message_get(account=account, message_id=message_id)
+        actions.message_edit(message=message, text=data["text"])
+        fresh = selectors.message_get(account=account, message_id=message_id)
+        return ok(MessageDetailOutput(fresh).data)
 
 
 class MessageRetryView(ApiView):
@@ -115,7 +153,7 @@ class MessageCancelView(ApiView):
         return ok(MessageOutput(services.message_cancel(message=message)).data)
 
 
-class ChatListView(ApiView):
+class ChatListView(DeviceActionView):
     allowed_query_params = PAGE_PARAMS
 
     @extend_schema(
@@ -133,8 +171,24 @@ class ChatListView(ApiView):
             next_cursor=result.next_cursor,
         )
 
+    @extend_schema(
+        operation_id="chats_create",
+        summary="Create a group",
+        description=(
+            "A group of 2+ people on one of your iMessage handles, optionally named and with "
+            "a first message. Synchronous through the device (502 `group_update_failed`)."
+        ),
+        tags=["chats"],
+        request=ChatCreateInput,
+        responses={201: envelope(ChatCreatedOutput)},
+    )
+    def post(self, request: Request) -> Response:
+        data = ChatCreateInput.parse(request)
+        chat, message = actions.group_create(account=request_account(request), **data)
+        return created(ChatCreatedOutput({"chat": chat, "message": message}).data)
 
-class ChatDetailView(ApiView):
+
+class ChatDetailView(DeviceActionView):
     @extend_schema(
         operation_id="chats_retrieve",
         summary="Get a chat",
@@ -145,6 +199,19 @@ class ChatDetailView(ApiView):
         return ok(
             ChatOutput(selectors.chat_get(account=request_account(request), chat_id=chat_id)).data
         )
+
+    @extend_schema(
+        operation_id="chats_rename",
+        summary="Rename a group",
+        description="On a direct message: 409 `not_a_group`.",
+        tags=["chats"],
+        request=ChatRenameInput,
+        responses={200: envelope(ChatOutput)},
+    )
+    def patch(self, request: Request, chat_id: str) -> Response:
+        data = ChatRenameInput.parse(request)
+        chat = selectors.chat_get(account=request_account(request), chat_id=chat_id)
+        return ok(ChatOutput(actions.group_rename(chat=chat, name=data["name"])).data)
 
 
 class ChatMessagesView(ApiView):
@@ -164,3 +231,113 @@ class ChatMessagesView(ApiView):
         return _message_page(
             request, selectors.message_list(account=account, filters={"chat_id": chat.pk})
         )
+
+
+class ReactionsView(DeviceActionView):
+    @extend_schema(
+        operation_id="messages_react",
+        summary="React to a message",
+        description=(
+            "`love, like, dislike, laugh, emphasize, question`. Only once the message is "
+            "delivered, never on SMS (409 `conflict`). Synchronous through the device "
+            "(502 `reaction_failed`, 503 `device_offline`)."
+        ),
+        tags=["messages"],
+        request=ReactionInput,
+        responses={200: envelope(MessageOutput)},
+    )
+    def post(self, request: Request, message_id: str) -> Response:
+        data = ReactionInput.parse(request)
+        account = request_account(request)
+        message = selectors.message_get(account=account, message_id=message_id)
+        actions.reaction_add(message=message, type=data["type"])
+        return ok(MessageOutput(selectors.message_get(account=account, message_id=message_id)).data)
+
+
+class ReactionView(DeviceActionView):
+    @extend_schema(
+        operation_id="messages_unreact",
+        summary="Remove your reaction",
+        tags=["messages"],
+        responses={200: envelope(MessageOutput)},
+    )
+    def delete(self, request: Request, message_id: str, reaction_type: str) -> Response:
+        if reaction_type not in Reaction.Type.values:
+            raise ApiError(
+                "invalid_request",
+                f"Unknown reaction {reaction_type!r}.",
+                fields={"type": [f"One of {', '.join(Reaction.Type.values)}."]},
+            )
+        account = request_account(request)
+        message = selectors.message_get(account=account, message_id=message_id)
+        actions.reaction_remove(message=message, type=reaction_type)
+        return ok(MessageOutput(selectors.message_get(account=account, message_id=message_id)).data)
+
+
+class MessageUnsendView(DeviceActionView):
+    @extend_schema(
+        operation_id="messages_unsend",
+        summary="Unsend a message",
+        description="An iMessage you sent, within 2 minutes of `sent_at` (else 409). "
+        "Synchronous through the device (502 `unsend_failed`).",
+        tags=["messages"],
+        request=None,
+        responses={200: envelope(MessageOutput)},
+    )
+    def post(self, request: Request, message_id: str) -> Response:
+        account = request_account(request)
+        message = selectors.message_get(account=account, message_id=message_id)
+        return ok(MessageOutput(actions.message_unsend(message=message)).data)
+
+
+class ChatParticipantsView(DeviceActionView):
+    @extend_schema(
+        operation_id="chats_participants_add",
+        summary="Add someone to a group",
+        tags=["chats"],
+        request=ParticipantInput,
+        responses={200: envelope(ChatOutput)},
+    )
+    def post(self, request: Request, chat_id: str) -> Response:
+        data = ParticipantInput.parse(request)
+        chat = selectors.chat_get(account=request_account(request), chat_id=chat_id)
+        return ok(ChatOutput(actions.group_add(chat=chat, participant=data["handle"])).data)
+
+
+class ChatParticipantView(DeviceActionView):
+    @extend_schema(
+        operation_id="chats_participants_remove",
+        summary="Remove someone from a group",
+        tags=["chats"],
+        responses={200: envelope(ChatOutput)},
+    )
+    def delete(self, request: Request, chat_id: str, handle: str) -> Response:
+        participant = handle_normalize(handle)
+        chat = selectors.chat_get(account=request_account(request), chat_id=chat_id)
+        return ok(ChatOutput(actions.group_remove(chat=chat, participant=participant)).data)
+
+
+class ChatTypingView(DeviceActionView):
+    @extend_schema(
+        operation_id="chats_typing",
+        summary="Show a typing indicator",
+        tags=["chats"],
+        request=None,
+        responses={200: envelope(ChatOutput)},
+    )
+    def post(self, request: Request, chat_id: str) -> Response:
+        chat = selectors.chat_get(account=request_account(request), chat_id=chat_id)
+        return ok(ChatOutput(actions.chat_typing(chat=chat)).data)
+
+
+class ChatReadView(DeviceActionView):
+    @extend_schema(
+        operation_id="chats_read",
+        summary="Mark a chat as read",
+        tags=["chats"],
+        request=None,
+        responses={200: envelope(ChatOutput)},
+    )
+    def post(self, request: Request, chat_id: str) -> Response:
+        chat = selectors.chat_get(account=request_account(request), chat_id=chat_id)
+        return ok(ChatOutput(actions.chat_read(chat=chat)).data)

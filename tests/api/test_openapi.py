@@ -69,6 +69,8 @@ def test_unsafe_operations_take_an_idempotency_key(document):
 def test_device_endpoints_are_documented_under_their_own_tag_and_auth(document):
     device_paths = [path for path in document["paths"] if path.startswith("/device/v1/")]
     assert sorted(device_paths) == [
+        "/device/v1/attachments",
+        "/device/v1/attachments/{attachment_id}",
         "/device/v1/events",
         "/device/v1/heartbeat",
         "/device/v1/jobs",

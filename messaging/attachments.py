@@ -1,0 +1,130 @@
+"""Attachments: uploads streamed to storage, typed from their bytes, sent exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+import filetype
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from django.utils import timezone
+
+from accounts.models import Account
+from config.api.errors import ApiError
+from messaging.models import Attachment, Message
+
+SNIFF_BYTES = 8192
+_HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"<iframe")
+
+
+def max_upload_bytes() -> int:
+    return int(settings.SWITCHBOARD_ATTACHMENT_MAX_BYTES)
+
+
+class UploadSizeLimit(FileUploadHandler):
+    """Refuse an upload once it passes the limit, even without a Content-Length."""
+
+    def __init__(self, request: Any = None) -> None:
+        super().__init__(request)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > max_upload_bytes():
+            raise ApiError(
+                "payload_too_large", f"An attachment is at most {max_upload_bytes()} bytes."
+            )
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def sniff_content_type(head: bytes) -> str:
+    """The type the bytes say they are; the name and the client's word are not trusted."""
+    kind = filetype.guess(head)
+    if kind is not None:
+        return str(kind.mime)
+    lowered = head.lstrip()[:1024].lower()
+    if any(marker in lowered for marker in _HTML_MARKERS):
+        return "text/html"
+    if lowered.startswith(b"<?xml") or lowered.startswith(b"<svg"):
+        return "image/svg+xml" if b"<svg" in lowered else "application/xml"
+    if lowered.startswith(b"%pdf"):
+        return "application/pdf"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "application/octet-stream"
+    return "text/plain"
+
+
+def attachment_create(*, account: Account, upload: UploadedFile) -> Attachment:
+    """Store an upload (streamed in chunks, never whole in memory) with its type and sha256."""
+    digest = hashlib.sha256()
+    head = b""
+    upload.seek(0)
+    for chunk in upload.chunks():
+        if len(head) < SNIFF_BYTES:
+            head += chunk[: SNIFF_BYTES - len(head)]
+        digest.update(chunk)
+    upload.seek(0)
+    name = (upload.name or "file").rsplit("/", 1)[-1][:255]
+    attachment = Attachment(
+        account=account,
+        filename=name,
+        content_type=sniff_content_type(head),
+        size=upload.size or 0,
+        sha256=digest.hexdigest(),
+    )
+    attachment.file.save(attachment.id, upload, save=False)
+    attachment.save()
+    return attachment
+
+
+def attachments_claim(
+    *, account: Account, message: Message, ids: list[str]
+) -> list[dict[str, Any]]:
+    """Attach unused uploads of `account` to `message`; 400 `invalid_attachments` otherwise.
+
+    The claim is one conditional UPDATE: of two messages racing for one attachment, the
+    second waits for the first's row lock, then finds it used, and fails.
+    """
+    wanted = list(dict.fromkeys(ids))
+    claimed = Attachment.objects.filter(
+        pk__in=wanted, account=account, message__isnull=True
+    ).update(message=message)
+    if claimed != len(wanted):
+        raise ApiError(
+            "invalid_attachments",
+            "An attachment is unknown, not yours, or already used by another message.",
+            fields={"attachments": ["Unknown or already used."]},
+        )
+    rows = {a.pk: a for a in Attachment.objects.filter(pk__in=wanted)}
+    return [attachment_summary(rows[pk]) for pk in wanted]
+
+
+def attachment_summary(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+    }
+
+
+def attachments_purge_unused(*, older_than: timedelta) -> int:
+    """Delete uploads never sent, with their files; return how many went."""
+    stale = Attachment.objects.filter(
+        message__isnull=True, created_at__lt=timezone.now() - older_than
+    )
+    count = 0
+    for attachment in stale.iterator():
+        attachment.file.delete(save=False)
+        attachment.delete()
+        count += 1
+    return count
