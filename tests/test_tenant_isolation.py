@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import ApiKey
-from messaging.models import Message
+from messaging.models import Attachment, Message
 from tests.conftest import assert_error
 
 
@@ -16,41 +17,64 @@ def charlies(charlie, charlie_device):
     message = charlie.client.post(
         "/v1/messages", {"to": "+14155550199", "text": "private"}, format="json"
     ).json()["data"]
+    attachment = charlie.client.post(
+        "/v1/attachments", {"file": SimpleUploadedFile("a.txt", b"secret")}, format="multipart"
+    ).json()["data"]
     return {
         "key_id": ApiKey.objects.get(account=charlie.account).id,
         "message_id": message["id"],
         "chat_id": message["chat_id"],
+        "attachment_id": attachment["id"],
         "handle": "+14155550177",
     }
 
 
 ENDPOINTS = [
-    ("get", "/v1/api-keys/{key_id}"),
-    ("delete", "/v1/api-keys/{key_id}"),
-    ("get", "/v1/handles/{handle}"),
-    ("get", "/v1/messages/{message_id}"),
-    ("post", "/v1/messages/{message_id}/retry"),
-    ("post", "/v1/messages/{message_id}/cancel"),
-    ("get", "/v1/chats/{chat_id}"),
-    ("get", "/v1/chats/{chat_id}/messages"),
+    ("get", "/v1/api-keys/{key_id}", None),
+    ("delete", "/v1/api-keys/{key_id}", None),
+    ("get", "/v1/handles/{handle}", None),
+    ("get", "/v1/messages/{message_id}", None),
+    ("patch", "/v1/messages/{message_id}", {"text": "mine now"}),
+    ("post", "/v1/messages/{message_id}/retry", None),
+    ("post", "/v1/messages/{message_id}/cancel", None),
+    ("post", "/v1/messages/{message_id}/unsend", None),
+    ("post", "/v1/messages/{message_id}/reactions", {"type": "love"}),
+    ("delete", "/v1/messages/{message_id}/reactions/love", None),
+    ("get", "/v1/chats/{chat_id}", None),
+    ("patch", "/v1/chats/{chat_id}", {"name": "mine"}),
+    ("get", "/v1/chats/{chat_id}/messages", None),
+    ("post", "/v1/chats/{chat_id}/participants", {"handle": "+14155550103"}),
+    ("delete", "/v1/chats/{chat_id}/participants/+14155550199", None),
+    ("post", "/v1/chats/{chat_id}/typing", None),
+    ("post", "/v1/chats/{chat_id}/read", None),
+    ("get", "/v1/attachments/{attachment_id}", None),
+    ("get", "/v1/attachments/{attachment_id}/content", None),
 ]
 
 
-@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
-def test_another_accounts_object_is_not_found(alice, charlies, method, path):
-    response = getattr(alice.client, method)(path.format(**charlies))
+def call(client, method, path, body):
+    if body is None:
+        return getattr(client, method)(path)
+    return getattr(client, method)(path, body, format="json")
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS)
+def test_another_accounts_object_is_not_found(alice, charlies, method, path, body):
+    response = call(alice.client, method, path.format(**charlies), body)
     missing_ids = {name: f"{value[:4]}doesnotexist" for name, value in charlies.items()}
     missing_ids["handle"] = "+14155550188"
-    missing = getattr(alice.client, method)(path.format(**missing_ids))
+    missing = call(alice.client, method, path.format(**missing_ids), body)
     assert_error(response, 404, "not_found")
     assert_error(missing, 404, "not_found")
     assert response.json()["message"] == missing.json()["message"]
 
 
 def test_nothing_of_charlies_changed(alice, charlies):
-    for method, path in ENDPOINTS:
-        getattr(alice.client, method)(path.format(**charlies))
+    for method, path, body in ENDPOINTS:
+        call(alice.client, method, path.format(**charlies), body)
     assert ApiKey.objects.get(pk=charlies["key_id"]).revoked_at is None
     message = Message.objects.get(pk=charlies["message_id"])
     assert message.status == "queued"
     assert message.attempts == 1
+    assert message.text == "private"
+    assert Attachment.objects.get(pk=charlies["attachment_id"]).message_id is None
