@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 from django.db import connection
@@ -27,9 +28,15 @@ from handles.device.serializers import (
 from handles.selectors import offline_after
 
 TAG = "device protocol"
-# Between wake-ups a waiting poll re-reads the jobs table this often (lost wake-ups, leases
-# that ran out), so a waiting device costs the database one short query every 2 s.
+# Between wake-ups a waiting poll re-reads the jobs table every 2 s on average (lost wake-ups,
+# leases that ran out), jittered so that agents that started together do not re-check
+# together: a waiting device costs the database one short query now and then, never a
+# connection held.
 DB_RECHECK_SECONDS = 2.0
+
+
+def _recheck_interval() -> float:
+    return DB_RECHECK_SECONDS * random.uniform(0.5, 1.5)
 
 
 class DeviceView(ApiView):
@@ -104,7 +111,7 @@ class JobsView(DeviceView):
                 break
             _release_database_connection()
             wakeups.wait(
-                services.handle_channel(device.handle_id), min(DB_RECHECK_SECONDS, remaining)
+                services.handle_channel(device.handle_id), min(_recheck_interval(), remaining)
             )
         return ok(JobOutput(jobs, many=True).data)
 
