@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.utils import timezone
+
 from accounts.models import Account
+from config.api.errors import ApiError
+from webhooks.delivery import DISABLE_AFTER, RETRY_DELAYS, AttemptOutcome, post
 from webhooks.events import EVENT_TYPES
-from webhooks.models import Event
+from webhooks.models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
+from webhooks.signing import new_secret
+from webhooks.urls_safety import check_webhook_url
+
+# Longer than one attempt can take (10 s), so a claimed attempt is never run twice at once;
+# a worker that dies mid-attempt leaves it due again after this.
+ATTEMPT_LEASE = timedelta(seconds=20)
+# Attempts in flight per endpoint, across all workers: a slow endpoint cannot take them all.
+ENDPOINT_CONCURRENCY = 2
 
 
 def event_publish(*, account: Account | str, type: str, data: dict[str, Any]) -> Event:
@@ -18,4 +35,245 @@ def event_publish(*, account: Account | str, type: str, data: dict[str, Any]) ->
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     account_id = account if isinstance(account, str) else account.pk
-    return Event.objects.create(account_id=account_id, type=type, data=data)
+    event = Event.objects.create(account_id=account_id, type=type, data=data)
+
+    def fan_out() -> None:
+        from webhooks.tasks import event_fan_out as fan_out_task
+
+        fan_out_task.delay(event.pk)
+
+    transaction.on_commit(fan_out)
+    return event
+
+
+@contextmanager
+def endpoint_slot(endpoint_id: str) -> Iterator[bool]:
+    """Hold one of the endpoint's concurrent-attempt slots, if one is free (shared cache)."""
+    key = f"whk-inflight:{endpoint_id}"
+    cache.add(key, 0, timeout=int(ATTEMPT_LEASE.total_seconds()) * 3)
+    in_flight = cache.incr(key)
+    try:
+        yield in_flight <= ENDPOINT_CONCURRENCY
+    finally:
+        cache.decr(key)
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+SECRET_OVERLAP = timedelta(hours=24)
+
+
+def _check_events(events: list[str]) -> list[str]:
+    unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
+    if unknown or not events:
+        raise ApiError(
+            "invalid_request",
+            f"Unknown event type: {unknown[0]}." if unknown else "events must not be empty.",
+            fields={"events": [f"Unknown: {', '.join(unknown)}." if unknown else "Required."]},
+        )
+    return ["*"] if "*" in events else sorted(set(events))
+
+
+def webhook_endpoint_create(
+    *, account: Account, url: str, events: list[str], description: str = "", enabled: bool = True
+) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        account=account,
+        url=check_webhook_url(url),
+        events=_check_events(events),
+        description=description,
+        enabled=enabled,
+        secret=new_secret(),
+    )
+
+
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
+    """Change url, events, description or enabled; enabling clears why it was disabled."""
+    if "url" in changes:
+        endpoint.url = check_webhook_url(changes["url"])
+    if "events" in changes:
+        endpoint.events = _check_events(changes["events"])
+    if "description" in changes:
+        endpoint.description = changes["description"]
+    if "enabled" in changes:
+        endpoint.enabled = changes["enabled"]
+        if endpoint.enabled:
+            endpoint.disabled_reason = ""
+            endpoint.failing_since = None
+    endpoint.save()
+    return endpoint
+
+
+def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new secret; the old one keeps signing (beside the new) for 24 hours."""
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + SECRET_OVERLAP
+    endpoint.secret = new_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    return endpoint
+
+
+def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason=reason)
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason
+
+
+# --- fan-out and delivery ------------------------------------------------------------------
+
+
+def _deliver_after_commit(delivery_ids: list[str]) -> None:
+    from webhooks.tasks import webhook_deliver
+
+    def enqueue() -> None:
+        for delivery_id in delivery_ids:
+            webhook_deliver.delay(delivery_id)
+
+    transaction.on_commit(enqueue)
+
+
+@transaction.atomic
+def event_fan_out(*, event_id: str) -> int:
+    """Make one delivery per enabled endpoint that wants the event (once); return how many."""
+    event = Event.objects.select_for_update().filter(pk=event_id).first()
+    if event is None or event.fanned_out_at is not None:
+        return 0
+    now = timezone.now()
+    endpoints = [
+        e
+        for e in WebhookEndpoint.objects.filter(account_id=event.account_id, enabled=True)
+        if e.wants(event.type)
+    ]
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(endpoint=e, event=event, next_attempt_at=now) for e in endpoints],
+        ignore_conflicts=True,
+    )
+    event.fanned_out_at = now
+    event.save(update_fields=["fanned_out_at"])
+    _deliver_after_commit([d.pk for d in deliveries])
+    return len(deliveries)
+
+
+def _claim(delivery_id: str, now: datetime) -> WebhookDelivery | None:
+    """Take a due delivery for one attempt (compare-and-swap on its due time)."""
+    lease_until = now + ATTEMPT_LEASE
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=lease_until)
+    if not claimed:
+        return None
+    return WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+
+
+def webhook_deliver(*, delivery_id: str) -> str:
+    """Make one attempt of a due delivery, if it is due and its endpoint has room."""
+    now = timezone.now()
+    delivery = _claim(delivery_id, now)
+    if delivery is None:
+        return "not due"
+    endpoint = delivery.endpoint
+    if not endpoint.enabled:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.FAILED, finished_at=now
+        )
+        return "endpoint disabled"
+    with endpoint_slot(endpoint.pk) as got_slot:
+        if not got_slot:
+            # The endpoint has its share of workers busy: try again shortly, attempt not spent.
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                next_attempt_at=now + timedelta(seconds=2)
+            )
+            return "endpoint busy"
+        if not connection.in_atomic_block:
+            connection.close()  # no database connection held through a 10 s HTTP call
+        outcome = post(delivery, now=now)
+    _record(delivery, outcome)
+    return "succeeded" if outcome.succeeded else "failed"
+
+
+@transaction.atomic
+def _record(delivery: WebhookDelivery, outcome: AttemptOutcome) -> None:
+    now = timezone.now()
+    delivery.attempts += 1
+    DeliveryAttempt.objects.create(
+        delivery=delivery,
+        number=delivery.attempts,
+        at=now,
+        status_code=outcome.status_code,
+        duration_ms=outcome.duration_ms,
+        response_excerpt=outcome.excerpt,
+        error=outcome.error,
+        succeeded=outcome.succeeded,
+    )
+    endpoint = delivery.endpoint
+    if outcome.succeeded:
+        delivery.status = WebhookDelivery.Status.SUCCEEDED
+        delivery.finished_at = now
+        delivery.next_attempt_at = None
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
+    elif outcome.status_code == 410:
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.finished_at = now
+        delivery.next_attempt_at = None
+        _disable(endpoint, "The endpoint answered 410 Gone.")
+    else:
+        failing_since = endpoint.failing_since or now
+        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
+            failing_since=now
+        )
+        if now - failing_since >= DISABLE_AFTER:
+            _disable(endpoint, "Every attempt failed for 5 days.")
+        retries_used = delivery.attempts - 1
+        if retries_used >= len(RETRY_DELAYS) or not endpoint.enabled:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.finished_at = now
+            delivery.next_attempt_at = None
+        else:
+            delivery.next_attempt_at = now + RETRY_DELAYS[retries_used]
+    delivery.save(update_fields=["attempts", "status", "finished_at", "next_attempt_at"])
+
+
+def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send the event again now (same webhook-id): one more attempt, whatever it was."""
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=WebhookDelivery.Status.PENDING, next_attempt_at=now, finished_at=None
+    )
+    delivery.refresh_from_db()
+    _deliver_after_commit([delivery.pk])
+    return delivery
+
+
+@transaction.atomic
+def webhook_endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Send a `webhook.test` event to this endpoint only."""
+    now = timezone.now()
+    event = Event.objects.create(
+        account_id=endpoint.account_id,
+        type="webhook.test",
+        data={"webhook_id": endpoint.id, "message": "This is a test event from Switchboard."},
+        fanned_out_at=now,
+    )
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=now)
+    _deliver_after_commit([delivery.pk])
+    return delivery
+
+
+def deliveries_sweep() -> int:
+    """Fan out events whose fan-out was lost and enqueue every delivery that is due."""
+    from webhooks.tasks import event_fan_out as fan_out_task
+    from webhooks.tasks import webhook_deliver as deliver_task
+
+    now = timezone.now()
+    for event_id in Event.objects.filter(
+        fanned_out_at__isnull=True, created_at__lt=now - timedelta(seconds=5)
+    ).values_list("id", flat=True)[:1000]:
+        fan_out_task.delay(event_id)
+    due = list(
+        WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+        ).values_list("id", flat=True)[:1000]
+    )
+    for delivery_id in due:
+        deliver_task.delay(delivery_id)
+    return len(due)

@@ -171,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.idempotency_records_purge",
         "schedule": 15 * 60.0,
     },
+    "sweep-webhook-deliveries": {
+        "task": "webhooks.tasks.deliveries_sweep",
+        "schedule": 5.0,
+    },
     "sweep-messages": {
         "task": "messaging.tasks.messages_sweep",
         "schedule": 5.0,
