@@ -99,6 +99,36 @@ device_v1 = [
     ),
 ]
 
+from webhooks.api.views import (  # noqa: E402
+    DeliveryRedeliverView,
+    WebhookDeliveriesView,
+    WebhookDetailView,
+    WebhookListView,
+    WebhookRotateSecretView,
+    WebhookTestView,
+)
+
+v1 += [
+    path("webhooks", WebhookListView.as_view(), name="webhooks"),
+    path("webhooks/<str:webhook_id>", WebhookDetailView.as_view(), name="webhook"),
+    path(
+        "webhooks/<str:webhook_id>/rotate-secret",
+        WebhookRotateSecretView.as_view(),
+        name="webhook-rotate",
+    ),
+    path("webhooks/<str:webhook_id>/test", WebhookTestView.as_view(), name="webhook-test"),
+    path(
+        "webhooks/<str:webhook_id>/deliveries",
+        WebhookDeliveriesView.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhook-deliveries/<str:delivery_id>/redeliver",
+        DeliveryRedeliverView.as_view(),
+        name="delivery-redeliver",
+    ),
+]
+
 urlpatterns = [
     path("v1/", include(v1)),
     path("device/v1/", include(device_v1)),

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from config.api.serializers import StrictInput, Timestamp
+from webhooks.events import EVENT_TYPES
+
+EVENT_CHOICES = ("*", *EVENT_TYPES)
+
+
+class WebhookInput(StrictInput):
+    url = serializers.CharField(max_length=2048, help_text="A public http(s) URL.")
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        allow_empty=False,
+        help_text=f'Event types to receive, or ["*"]: {", ".join(EVENT_TYPES)}.',
+    )
+    description = serializers.CharField(
+        max_length=500, required=False, default="", allow_blank=True
+    )
+    enabled = serializers.BooleanField(required=False, default=True)
+
+
+class WebhookUpdateInput(StrictInput):
+    url = serializers.CharField(max_length=2048, required=False)
+    events = serializers.ListField(
+        child=serializers.CharField(max_length=64), allow_empty=False, required=False
+    )
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    enabled = serializers.BooleanField(
+        required=False, help_text="Set true to re-enable an endpoint that was disabled."
+    )
+
+
+class WebhookOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="`whk_…`")
+    url = serializers.CharField()
+    events = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField()
+    enabled = serializers.BooleanField()
+    disabled_reason = serializers.SerializerMethodField()
+    created_at = Timestamp()
+
+    def get_disabled_reason(self, endpoint: object) -> str | None:
+        return getattr(endpoint, "disabled_reason", "") or None
+
+
+class WebhookWithSecretOutput(WebhookOutput):
+    secret = serializers.CharField(
+        help_text="`whsec_…`: verify signatures with it. Returned on create and rotate only."
+    )
+
+
+class AttemptOutput(serializers.Serializer):
+    number = serializers.IntegerField()
+    at = Timestamp()
+    status_code = serializers.IntegerField(allow_null=True)
+    duration_ms = serializers.IntegerField()
+    response_excerpt = serializers.CharField(help_text="The first 2 KiB of the response body.")
+    error = serializers.CharField(help_text="Why no answer came (timeout, refused, …).")
+    succeeded = serializers.BooleanField()
+
+
+class DeliveryOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="`dlv_…`")
+    webhook_id = serializers.CharField(source="endpoint_id")
+    event_id = serializers.CharField(help_text="Also the `webhook-id` header: de-duplicate on it.")
+    event_type = serializers.CharField(source="event.type")
+    status = serializers.CharField(help_text="`pending`, `succeeded` or `failed` (gave up).")
+    attempts = serializers.IntegerField()
+    next_attempt_at = Timestamp(allow_null=True)
+    created_at = Timestamp()
+    finished_at = Timestamp(allow_null=True)
+    attempt_log = AttemptOutput(many=True, source="attempt_log.all")

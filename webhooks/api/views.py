@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from config.api.auth import request_account
+from config.api.envelope import accepted, created, envelope, ok, page
+from config.api.pagination import PAGE_PARAMS, paginate
+from config.api.views import ApiView
+from webhooks import selectors, services
+from webhooks.api.serializers import (
+    DeliveryOutput,
+    WebhookInput,
+    WebhookOutput,
+    WebhookUpdateInput,
+    WebhookWithSecretOutput,
+)
+
+TAG = "webhooks"
+PAGE_PARAMETERS = [
+    OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
+    OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
+]
+
+
+class WebhookListView(ApiView):
+    def allowed_query_params_for(self, request: Request) -> frozenset[str]:
+        return PAGE_PARAMS if request.method == "GET" else frozenset()
+
+    @extend_schema(
+        operation_id="webhooks_list",
+        summary="List webhook endpoints",
+        tags=[TAG],
+        parameters=PAGE_PARAMETERS,
+        responses={200: envelope(WebhookOutput, paginated=True)},
+    )
+    def get(self, request: Request) -> Response:
+        result = paginate(request, selectors.endpoint_list(account=request_account(request)))
+        return page(
+            list(WebhookOutput(result.rows, many=True).data),
+            has_more=result.has_more,
+            next_cursor=result.next_cursor,
+        )
+
+    @extend_schema(
+        operation_id="webhooks_create",
+        summary="Add a webhook endpoint",
+        description=(
+            "The URL must be a public http(s) endpoint (400 `invalid_url` otherwise). The "
+            "response carries the signing `secret`, shown again only on rotation."
+        ),
+        tags=[TAG],
+        request=WebhookInput,
+        responses={201: envelope(WebhookWithSecretOutput)},
+    )
+    def post(self, request: Request) -> Response:
+        data = WebhookInput.parse(request)
+        endpoint = services.webhook_endpoint_create(account=request_account(request), **data)
+        return created(WebhookWithSecretOutput(endpoint).data)
+
+
+class WebhookDetailView(ApiView):
+    @extend_schema(
+        operation_id="webhooks_retrieve",
+        summary="Get a webhook endpoint",
+        tags=[TAG],
+        responses={200: envelope(WebhookOutput)},
+    )
+    def get(self, request: Request, webhook_id: str) -> Response:
+        endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
+        return ok(WebhookOutput(endpoint).data)
+
+    @extend_schema(
+        operation_id="webhooks_update",
+        summary="Change a webhook endpoint",
+        description="`enabled: true` re-enables an endpoint Switchboard disabled.",
+        tags=[TAG],
+        request=WebhookUpdateInput,
+        responses={200: envelope(WebhookOutput)},
+    )
+    def patch(self, request: Request, webhook_id: str) -> Response:
+        data = WebhookUpdateInput.parse(request)
+        endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
+        return ok(WebhookOutput(services.webhook_endpoint_update(endpoint=endpoint, **data)).data)
+
+    @extend_schema(
+        operation_id="webhooks_delete",
+        summary="Delete a webhook endpoint",
+        description="It receives nothing more; returns the deleted endpoint.",
+        tags=[TAG],
+        responses={200: envelope(WebhookOutput)},
+    )
+    def delete(self, request: Request, webhook_id: str) -> Response:
+        endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
+        data = WebhookOutput(endpoint).data
+        endpoint.delete()
+        return ok(data)
+
+
+class WebhookRotateSecretView(ApiView):
+    @extend_schema(
+        operation_id="webhooks_rotate_secret",
+        summary="Rotate the signing secret",
+        description="A new secret; for 24 hours the old one signs too (two signatures).",
+        tags=[TAG],
+        request=None,
+        responses={200: envelope(WebhookWithSecretOutput)},
+    )
+    def post(self, request: Request, webhook_id: str) -> Response:
+        endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
+        return ok(
+            WebhookWithSecretOutput(services.webhook_endpoint_rotate_secret(endpoint=endpoint)).data
+        )
+
+
+class WebhookTestView(ApiView):
+    @extend_schema(
+        operation_id="webhooks_test",
+        summary="Send a test event",
+        description="A `webhook.test` event to this endpoint only; follow it in its deliveries.",
+        tags=[TAG],
+        request=None,
+        responses={202: envelope(DeliveryOutput)},
+    )
+    def post(self, request: Request, webhook_id: str) -> Response:
+        endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
+        delivery = services.webhook_endpoint_test(endpoint=endpoint)
+        fresh = selectors.delivery_get(account=request_account(request), delivery_id=delivery.pk)
+        return accepted(DeliveryOutput(fresh).data)
+
+
+class WebhookDeliveriesView(ApiView):
+    allowed_query_params = PAGE_PARAMS
+
+    @extend_schema(
+        operation_id="webhooks_deliveries",
+        summary="An endpoint's deliveries",
+        description="Newest first, each with every attempt: time, status, duration, response "
+        "excerpt or error.",
+        tags=[TAG],
+        parameters=PAGE_PARAMETERS,
+        responses={200: envelope(DeliveryOutput, paginated=True)},
+    )
+    def get(self, request: Request, webhook_id: str) -> Response:
+        endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
+        result = paginate(request, selectors.delivery_list(endpoint=endpoint))
+        return page(
+            list(DeliveryOutput(result.rows, many=True).data),
+            has_more=result.has_more,
+            next_cursor=result.next_cursor,
+        )
+
+
+class DeliveryRedeliverView(ApiView):
+    @extend_schema(
+        operation_id="webhook_deliveries_redeliver",
+        summary="Redeliver",
+        description="One more attempt now, with the same `webhook-id` so receivers de-duplicate.",
+        tags=[TAG],
+        request=None,
+        responses={202: envelope(DeliveryOutput)},
+    )
+    def post(self, request: Request, delivery_id: str) -> Response:
+        account = request_account(request)
+        delivery = selectors.delivery_get(account=account, delivery_id=delivery_id)
+        services.webhook_redeliver(delivery=delivery)
+        return accepted(
+            DeliveryOutput(selectors.delivery_get(account=account, delivery_id=delivery_id)).data
+        )

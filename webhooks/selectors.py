@@ -1,0 +1,38 @@
+"""Reads of webhook endpoints and their deliveries, scoped to one account."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Account
+from config.api.errors import NotFound
+from config.api.tenancy import get_owned
+from webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
+
+
+def endpoint_list(*, account: Account) -> QuerySet[WebhookEndpoint]:
+    return WebhookEndpoint.objects.filter(account=account)
+
+
+def endpoint_get(*, account: Account, endpoint_id: str) -> WebhookEndpoint:
+    return get_owned(WebhookEndpoint.objects.all(), account=account, pk=endpoint_id)
+
+
+def _with_attempts(deliveries: QuerySet[WebhookDelivery]) -> QuerySet[WebhookDelivery]:
+    attempts = Prefetch("attempt_log", queryset=DeliveryAttempt.objects.order_by("at", "id"))
+    return deliveries.select_related("event").prefetch_related(attempts)
+
+
+def delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    return _with_attempts(WebhookDelivery.objects.filter(endpoint=endpoint))
+
+
+def delivery_get(*, account: Account, delivery_id: str) -> WebhookDelivery:
+    delivery = (
+        _with_attempts(WebhookDelivery.objects.filter(pk=delivery_id, endpoint__account=account))
+        .select_related("endpoint")
+        .first()
+    )
+    if delivery is None:
+        raise NotFound()
+    return delivery
