@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounts.models import ApiKey
 from messaging.models import Attachment, Message
 from tests.conftest import assert_error
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 
 @pytest.fixture
@@ -20,7 +21,14 @@ def charlies(charlie, charlie_device):
     attachment = charlie.client.post(
         "/v1/attachments", {"file": SimpleUploadedFile("a.txt", b"secret")}, format="multipart"
     ).json()["data"]
+    webhook = charlie.client.post(
+        "/v1/webhooks", {"url": "http://127.0.0.1:9/hooks", "events": ["*"]}, format="json"
+    ).json()["data"]
+    event = Event.objects.create(account=charlie.account, type="webhook.test", data={})
+    delivery = WebhookDelivery.objects.create(endpoint_id=webhook["id"], event=event)
     return {
+        "webhook_id": webhook["id"],
+        "delivery_id": delivery.id,
         "key_id": ApiKey.objects.get(account=charlie.account).id,
         "message_id": message["id"],
         "chat_id": message["chat_id"],
@@ -49,6 +57,13 @@ ENDPOINTS = [
     ("post", "/v1/chats/{chat_id}/read", None),
     ("get", "/v1/attachments/{attachment_id}", None),
     ("get", "/v1/attachments/{attachment_id}/content", None),
+    ("get", "/v1/webhooks/{webhook_id}", None),
+    ("patch", "/v1/webhooks/{webhook_id}", {"enabled": False}),
+    ("post", "/v1/webhooks/{webhook_id}/rotate-secret", None),
+    ("post", "/v1/webhooks/{webhook_id}/test", None),
+    ("get", "/v1/webhooks/{webhook_id}/deliveries", None),
+    ("post", "/v1/webhook-deliveries/{delivery_id}/redeliver", None),
+    ("delete", "/v1/webhooks/{webhook_id}", None),
 ]
 
 
@@ -78,3 +93,4 @@ def test_nothing_of_charlies_changed(alice, charlies):
     assert message.attempts == 1
     assert message.text == "private"
     assert Attachment.objects.get(pk=charlies["attachment_id"]).message_id is None
+    assert WebhookEndpoint.objects.get(pk=charlies["webhook_id"]).enabled is True

@@ -1,0 +1,81 @@
+"""A real HTTP receiver on a local port, scripted per test."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+# The real pipeline (live server, Celery worker, simulated devices) of the messaging tests.
+from tests.messaging.conftest import celery_worker, platform  # noqa: F401
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+@dataclass
+class Receiver:
+    """Answers with `statuses` in turn (then 200), after sleeping `delay` seconds."""
+
+    url: str = ""
+    statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    received: list[Received] = field(default_factory=list)
+
+    def bodies_of_type(self, event_type: str) -> list[Received]:
+        import json
+
+        return [r for r in self.received if json.loads(r.body)["type"] == event_type]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            receiver.received.append(Received(dict(self.headers), body, time.monotonic()))
+            if receiver.delay:
+                time.sleep(receiver.delay)
+            status = receiver.statuses.pop(0) if receiver.statuses else 200
+            payload = b'{"ok": true}'
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    return Handler
+
+
+@pytest.fixture
+def receiver_factory() -> Iterator[Any]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def make(**behaviour: Any) -> Receiver:
+        receiver = Receiver(**behaviour)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+        servers.append(server)
+        return receiver
+
+    yield make
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver(receiver_factory: Any) -> Receiver:
+    return receiver_factory()
