@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from accounts.models import Account
@@ -64,8 +65,13 @@ def handle_assign(
     channels: list[str] | None = None,
     per_minute: int | None = None,
     burst: int | None = None,
+    move: bool = False,
 ) -> Handle:
-    """Assign a handle to `account` (creating it), or update its settings if already theirs."""
+    """Assign a handle to `account` (creating it), or update its settings if already theirs.
+
+    A handle of another account is refused unless `move`: then the old account's messages
+    still waiting on it fail (`handle_unassigned`) instead of going out from the new owner.
+    """
     normalized = handle_normalize(address)
     if channels is not None:
         unknown = sorted(set(channels) - set(CHANNELS))
@@ -81,8 +87,8 @@ def handle_assign(
             address=normalized,
             defaults={"channels": ["imessage"] if "@" in normalized else ["imessage", "sms"]},
         )
-        if handle.account_id is not None and handle.account_id != account.pk:
-            raise Conflict(f"{normalized} is assigned to another account.")
+        if handle.account_id is not None and handle.account_id != account.pk and not move:
+            raise Conflict(f"{normalized} is assigned to another account (move it explicitly).")
         handle.account = account
         if channels is not None:
             handle.channels = [c for c in CHANNELS if c in channels]
@@ -117,13 +123,15 @@ def device_attach(*, handle: Handle, name: str = "", simulated: bool = False) ->
     return IssuedDevice(device=device, token=token)
 
 
-def _handle_status_set(handle: Handle, status: str, *, now: datetime) -> bool:
-    """Move the handle to `status` once; record it and publish the event. True if it moved."""
-    moved = (
-        Handle.objects.filter(pk=handle.pk)
-        .exclude(status=status)
-        .update(status=status, status_changed_at=now)
-    )
+def _handle_status_set(
+    handle: Handle, status: str, *, now: datetime, still: Combinable | None = None
+) -> bool:
+    """Move the handle to `status` once (and only if `still` holds at that moment); record it
+    and publish the event. True if it moved."""
+    candidates = Handle.objects.filter(pk=handle.pk).exclude(status=status)
+    if still is not None:
+        candidates = candidates.filter(still)
+    moved = candidates.update(status=status, status_changed_at=now)
     if not moved:
         return False
     handle.status = status
@@ -173,7 +181,10 @@ def handles_mark_offline() -> int:
     count = 0
     for handle in gone_quiet:
         with transaction.atomic():
-            count += _handle_status_set(handle, Handle.Status.OFFLINE, now=now)
+            # Re-checked in the UPDATE: a device that called since the query keeps it online.
+            count += _handle_status_set(
+                handle, Handle.Status.OFFLINE, now=now, still=~Exists(recently_seen)
+            )
     return count
 
 
@@ -249,11 +260,13 @@ def job_report_result(
     return job, True
 
 
-def job_withdraw(*, job: Job) -> bool:
-    """Take back a job nobody may run any more; False if a device already finished it."""
-    withdrawn = Job.objects.filter(
-        pk=job.pk, status__in=[Job.Status.PENDING, Job.Status.LEASED]
-    ).update(status=Job.Status.WITHDRAWN, finished_at=timezone.now())
+def job_withdraw(*, job: Job, unstarted_only: bool = False) -> bool:
+    """Take back a job nobody may run any more; False if it finished (or, with
+    `unstarted_only`, if a device has ever fetched it: it may be under way)."""
+    states = [Job.Status.PENDING] if unstarted_only else [Job.Status.PENDING, Job.Status.LEASED]
+    withdrawn = Job.objects.filter(pk=job.pk, status__in=states).update(
+        status=Job.Status.WITHDRAWN, finished_at=timezone.now()
+    )
     return bool(withdrawn)
 
 

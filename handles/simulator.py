@@ -144,6 +144,10 @@ class SimulatedDevice:
     def _perform(self, job: Job) -> Outcome:
         if job.kind in self.behaviour.stall_kinds:
             self._stop.wait(self.behaviour.stall_seconds)
+        deadline = job.payload.get("deadline")
+        if deadline and datetime.fromisoformat(deadline.replace("Z", "+00:00")) < datetime.now(UTC):
+            # Too late: the caller was told it failed; doing it now would contradict that.
+            return Outcome(ok=False, error={"code": "expired", "message": "past its deadline"})
         if job.kind in self.behaviour.fail_kinds:
             return Outcome(ok=False, error={"code": "refused", "message": f"{job.kind} refused"})
         if job.kind == "send":

@@ -9,12 +9,15 @@ device answered in that same instant, its answer wins.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from config.api.errors import ApiError
+from config.api.serializers import rfc3339
 from handles import selectors, services, wakeups
 from handles.models import Handle, Job
 
@@ -40,9 +43,14 @@ def job_run_sync(*, handle: Handle, kind: str, payload: dict[str, Any], failure_
     device = selectors.live_device(handle=handle)
     if device is None or not selectors.is_online(device.last_seen_at):
         raise ApiError("device_offline", f"The device of {handle.address} is offline.")
-    with transaction.atomic():
-        job = services.job_create(handle=handle, kind=kind, payload=payload)
     deadline_seconds = float(settings.SWITCHBOARD_SYNC_ACTION_TIMEOUT)
+    # The agent must not perform the job after this moment (device-protocol.md): the API
+    # caller has been told it failed, and the job is withdrawn.
+    expires_at = rfc3339(timezone.now() + timedelta(seconds=deadline_seconds))
+    with transaction.atomic():
+        job = services.job_create(
+            handle=handle, kind=kind, payload={**payload, "deadline": expires_at}
+        )
     deadline = time.monotonic() + deadline_seconds
     while True:
         job.refresh_from_db(fields=["status", "result"])

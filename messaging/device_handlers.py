@@ -38,7 +38,7 @@ def send_job_finished(job: Job) -> None:
         return
     result = job.result or {}
     if result.get("ok"):
-        if not message.upstream_id and result.get("upstream_id"):
+        if result.get("upstream_id") and message.upstream_id != result["upstream_id"]:
             message.upstream_id = result["upstream_id"]
             message.save(update_fields=["upstream_id"])
         # Recorded even when a receipt got here first (then it is history, not a step back).
@@ -74,7 +74,9 @@ def send_job_finished(job: Job) -> None:
 
 def _outbound_of(device: Device, data: dict[str, Any]) -> Message | None:
     upstream_id, message_id = data.get("upstream_id"), data.get("message_id")
-    query = Message.objects.select_for_update().filter(handle_id=device.handle_id)
+    query = Message.objects.select_for_update().filter(
+        handle_id=device.handle_id, account_id=device.handle.account_id
+    )
     if upstream_id:
         found = query.filter(upstream_id=upstream_id).first()
         if found is not None:
@@ -163,7 +165,7 @@ def _reaction(removed: bool) -> registry.DeviceEventHandler:
 
 def _any_message_of(device: Device, data: dict[str, Any]) -> Message | None:
     upstream_id, message_id = data.get("upstream_id"), data.get("message_id")
-    query = Message.objects.filter(handle_id=device.handle_id)
+    query = Message.objects.filter(handle_id=device.handle_id, account_id=device.handle.account_id)
     if upstream_id and (found := query.filter(upstream_id=upstream_id).first()):
         return found
     return query.filter(pk=message_id).first() if message_id else None
@@ -182,7 +184,11 @@ def chat_updated(device: Device, external_id: str, data: dict[str, Any]) -> None
     chats = (
         Chat.objects.select_for_update()
         .select_related("handle")
-        .filter(handle_id=device.handle_id, type=Chat.Type.GROUP)
+        .filter(
+            handle_id=device.handle_id,
+            account_id=device.handle.account_id,
+            type=Chat.Type.GROUP,
+        )
     )
     chat = None
     if data.get("chat_id"):

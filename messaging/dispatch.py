@@ -28,6 +28,11 @@ from messaging.services import S, message_transition, message_ttl
 # message (or its worker): the sweeper runs the dispatcher again.
 LOST_RUN_AFTER = timedelta(seconds=15)
 EXPIRED = {"code": "expired", "message": "Not sent within its time to live."}
+UNASSIGNED = {
+    "code": "handle_unassigned",
+    "message": "The sending handle was moved to another account before this was sent.",
+}
+BUSY_RETRY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,9 @@ def handle_dispatch(*, handle_id: int) -> DispatchResult:
     with transaction.atomic():
         queue = _lock_queue(handle)
         if queue is None:
+            # Another dispatcher holds the queue; it may have looked before this message was
+            # committed, so look again shortly rather than wait for the sweeper.
+            _schedule_after_commit(handle.pk, BUSY_RETRY_SECONDS)
             return DispatchResult(0, 0, None, busy=True)
         now = timezone.now()
         rate = handle.per_minute / 60.0
@@ -87,22 +95,39 @@ def handle_dispatch(*, handle_id: int) -> DispatchResult:
             queue.next_run_at = None  # this is that run
         dispatched = expired = 0
         ttl_start = now - message_ttl()
-        queued = Message.objects.filter(handle=handle, status=S.QUEUED).select_related("reply_to")
-        for message in queued.order_by("queued_at", "id").iterator(chunk_size=50):
-            if message.queued_at is not None and message.queued_at < ttl_start:
+        queued = Message.objects.filter(handle=handle, status=S.QUEUED)
+        for message_id, account_id, queued_at in queued.order_by("queued_at", "id").values_list(
+            "id", "account_id", "queued_at"
+        )[:500]:
+            if queue.tokens < 1 and (queued_at is None or queued_at >= ttl_start):
+                break
+            # The row is locked before anything is decided: a cancel, the sweeper or another
+            # dispatcher that got there first wins, and this one skips it.
+            message = (
+                Message.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("reply_to")
+                .filter(pk=message_id, status=S.QUEUED)
+                .first()
+            )
+            if message is None:
+                continue
+            if account_id != handle.account_id:
+                message_transition(
+                    message,
+                    S.FAILED,
+                    source="dispatcher",
+                    detail="handle reassigned",
+                    error=UNASSIGNED,
+                )
+                continue
+            if queued_at is not None and queued_at < ttl_start:
                 _expire(message)
                 expired += 1
                 continue
-            if queue.tokens < 1:
-                break
-            job = handle_services.job_create(
+            message.job = handle_services.job_create(
                 handle=handle, kind="send", payload=_send_payload(message)
             )
-            claimed = Message.objects.filter(pk=message.pk, status=S.QUEUED).update(job=job)
-            if not claimed:
-                handle_services.job_withdraw(job=job)
-                continue
-            message.job = job
+            message.save(update_fields=["job"])
             message_transition(message, S.SENDING, source="dispatcher", at=now)
             queue.tokens -= 1
             dispatched += 1
@@ -165,8 +190,12 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
             )
             if message is None:
                 continue
-            # A job still unfinished is taken back so it can never go out after this.
-            if message.job is not None and not handle_services.job_withdraw(job=message.job):
+            # Only a job no device has fetched is taken back: one fetched may be under way, and
+            # its device's answer decides (a send is never failed while it may go out).
+            if message.status == S.SENDING and (
+                message.job is None
+                or not handle_services.job_withdraw(job=message.job, unstarted_only=True)
+            ):
                 continue
             _expire(message)
             expired += 1

@@ -415,14 +415,33 @@ def message_retry(*, message: Message) -> Message:
         raise Conflict(
             f"Only a failed outbound message can be retried; this one is {message.status}."
         )
+    if message.handle.account_id != message.account_id:
+        raise ApiError(
+            "invalid_from_handle",
+            "This message's handle is no longer assigned to your account; send it anew.",
+        )
+    # A new attempt: the last one's times and network id stay in the history only.
     message.attempts += 1
     message.error_code = ""
     message.error_message = ""
-    message.failed_at = None
     message.queued_at = timezone.now()
     message.job = None
+    message.upstream_id = None
+    for time_field in ("sent_at", "delivered_at", "read_at", "failed_at"):
+        setattr(message, time_field, None)
     message.save(
-        update_fields=["attempts", "error_code", "error_message", "failed_at", "queued_at", "job"]
+        update_fields=[
+            "attempts",
+            "error_code",
+            "error_message",
+            "queued_at",
+            "job",
+            "upstream_id",
+            "sent_at",
+            "delivered_at",
+            "read_at",
+            "failed_at",
+        ]
     )
     message_transition(message, S.QUEUED, source="api", detail="retry", force=True)
     dispatch_after_commit(message.handle_id)
