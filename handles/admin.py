@@ -35,8 +35,8 @@ class HandleAdmin(admin.ModelAdmin[Handle]):
     list_filter = ["status"]
     list_select_related = ["account"]
     search_fields = ["address", "account__id", "account__name"]
-    autocomplete_fields = ["account"]
-    readonly_fields = ["status", "status_changed_at", "created_at"]
+    # Moving a number between tenants is `assign_handle`'s job, with its checks.
+    readonly_fields = ["account", "status", "status_changed_at", "created_at"]
     inlines = [DeviceInline]
     actions = ["attach_device"]
 

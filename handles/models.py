@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -35,8 +36,12 @@ class Handle(models.Model):
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="handles"
     )
     channels = models.JSONField(default=default_channels)
-    per_minute = models.PositiveIntegerField(default=60, help_text="Messages per minute.")
-    burst = models.PositiveIntegerField(default=5, help_text="Messages allowed at once.")
+    per_minute = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1)], help_text="Messages per minute."
+    )
+    burst = models.PositiveIntegerField(
+        default=5, validators=[MinValueValidator(1)], help_text="Messages allowed at once."
+    )
     # The last status announced (by event); the API derives the live one from last_seen_at.
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFLINE)
     status_changed_at = models.DateTimeField(null=True, blank=True)
@@ -44,6 +49,11 @@ class Handle(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["account", "-created_at", "-id"], name="handle_page")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(per_minute__gte=1, burst__gte=1), name="handle_pace_positive"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.address

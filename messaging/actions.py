@@ -27,6 +27,12 @@ EDITABLE_CHANNELS = (Channel.IMESSAGE, Channel.WHATSAPP)
 DELIVERED = (S.DELIVERED, S.READ, S.RECEIVED)
 
 
+def _check_handle_still_yours(handle: Any, account_id: str) -> None:
+    """An operator may have moved the handle to another account: its device is not yours."""
+    if handle.account_id != account_id:
+        raise ApiError("invalid_from_handle", "This handle is no longer assigned to your account.")
+
+
 def _chat_payload(chat: Chat) -> dict[str, Any]:
     from messaging.api.serializers import ChatOutput
 
@@ -49,6 +55,7 @@ def message_edit(*, message: Message, text: str) -> Message:
         raise Conflict(f"A {message.channel} message cannot be edited.")
     if message.status not in (S.SENT, S.DELIVERED, S.READ) or message.unsent_at:
         raise Conflict(f"Only a sent message can be edited; this one is {message.status}.")
+    _check_handle_still_yours(message.handle, message.account_id)
     job_run_sync(
         handle=message.handle,
         kind="edit",
@@ -94,6 +101,7 @@ def reaction_add(*, message: Message, type: str) -> Message:
     _check_reactable(message)
     if message.reactions.filter(from_handle=message.handle.address, type=type).exists():
         return message  # already there: adding it again changes nothing
+    _check_handle_still_yours(message.handle, message.account_id)
     job_run_sync(
         handle=message.handle,
         kind="react",
@@ -112,6 +120,7 @@ def reaction_remove(*, message: Message, type: str) -> Message:
     _check_reactable(message)
     if not message.reactions.filter(from_handle=message.handle.address, type=type).exists():
         raise Conflict(f"There is no {type} reaction of yours on this message.")
+    _check_handle_still_yours(message.handle, message.account_id)
     job_run_sync(
         handle=message.handle,
         kind="react",
@@ -171,6 +180,7 @@ def message_unsend(*, message: Message) -> Message:
         raise Conflict("This message was already unsent.")
     if message.sent_at is None or timezone.now() - message.sent_at > UNSEND_WINDOW:
         raise Conflict("A message can be unsent within 2 minutes of being sent.")
+    _check_handle_still_yours(message.handle, message.account_id)
     job_run_sync(
         handle=message.handle,
         kind="unsend",
@@ -195,6 +205,7 @@ def _unsent(job: Job) -> None:
 
 
 def chat_typing(*, chat: Chat) -> Chat:
+    _check_handle_still_yours(chat.handle, chat.account_id)
     job_run_sync(
         handle=chat.handle,
         kind="typing",
@@ -209,6 +220,7 @@ def chat_typing(*, chat: Chat) -> Chat:
 
 
 def chat_read(*, chat: Chat) -> Chat:
+    _check_handle_still_yours(chat.handle, chat.account_id)
     job_run_sync(
         handle=chat.handle,
         kind="read",
@@ -231,6 +243,7 @@ def _check_group(chat: Chat) -> None:
 
 
 def _group_job(chat: Chat, kind: str, **changes: Any) -> None:
+    _check_handle_still_yours(chat.handle, chat.account_id)
     job_run_sync(
         handle=chat.handle,
         kind=kind,

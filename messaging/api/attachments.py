@@ -148,7 +148,9 @@ class DeviceAttachmentContentView(DeviceView):
     def get(self, request: Request, attachment_id: str) -> FileResponse:
         handle = request_device(request).handle
         attachment = (
-            Attachment.objects.filter(pk=attachment_id, message__handle=handle).first()
+            Attachment.objects.filter(
+                pk=attachment_id, message__handle=handle, account_id=handle.account_id
+            ).first()
             if handle.account_id
             else None
         )

@@ -20,6 +20,11 @@ class Command(JsonCommand):
         parser.add_argument("--channels", default=None, help="e.g. imessage,sms,whatsapp")
         parser.add_argument("--per-minute", type=int, default=None)
         parser.add_argument("--burst", type=int, default=None)
+        parser.add_argument(
+            "--move",
+            action="store_true",
+            help="Move the handle from the account it belongs to (its waiting messages fail).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         account = get_or_fail(Account, options["account_id"], "account")
@@ -31,6 +36,7 @@ class Command(JsonCommand):
                 channels=channels,
                 per_minute=options["per_minute"],
                 burst=options["burst"],
+                move=options["move"],
             )
         except ApiError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
