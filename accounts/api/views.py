@@ -50,6 +50,7 @@ class AccountView(ApiView):
 
 class ApiKeyListView(ApiView):
     allowed_query_params = PAGE_PARAMS
+    idempotency_redacted_fields = ("secret",)
 
     def allowed_query_params_for(self, request: Request) -> frozenset[str]:
         return self.allowed_query_params if request.method == "GET" else frozenset()

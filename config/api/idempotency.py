@@ -8,6 +8,8 @@
   `idempotency_key_in_use` (a lock in the shared cache, so it holds across processes).
 - The response is stored in the same transaction as the work: a 5xx rolls both back, and
   429/401 are decided before the work starts, so none of them is stored and a retry runs.
+- A secret shown once (a new API key, a webhook signing secret) is never stored: its field
+  is null in the stored response, so a replay says what was created but not the secret.
 - Views whose work is a synchronous device action (the device must see the job before the
   view returns) run outside that transaction; their response is stored right after, and
   the lock still keeps a second request with the key out while the first runs.
@@ -79,6 +81,23 @@ def request_fingerprint(request: Request) -> str:
     return digest.hexdigest()
 
 
+def _redacted(body: bytes, fields: tuple[str, ...]) -> bytes:
+    """The body without secrets that are shown once (`data.<field>` becomes null)."""
+    if not fields:
+        return body
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or not any(name in data for name in fields):
+        return body
+    for name in fields:
+        if name in data:
+            data[name] = None
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
 def _storable(status: int) -> bool:
     return status < 500 and status not in _NEVER_STORED
 
@@ -99,6 +118,7 @@ def run_idempotently(
     key: str,
     respond: Callable[[], HttpResponseBase],
     in_transaction: bool = True,
+    redact: tuple[str, ...] = (),
 ) -> HttpResponseBase:
     """Run `respond` at most once per (account, key); replay or refuse repeats."""
     fingerprint = request_fingerprint(request)
@@ -147,7 +167,7 @@ def run_idempotently(
                     path=request.get_full_path()[:2048],
                     status_code=response.status_code,
                     content_type=response.get("Content-Type", "application/json"),
-                    body=bytes(response.content),  # type: ignore[attr-defined]
+                    body=_redacted(bytes(response.content), redact),  # type: ignore[attr-defined]
                     request_id=response.get(REQUEST_ID_HEADER) or current_request_id(),
                 )
         return response

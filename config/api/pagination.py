@@ -59,7 +59,7 @@ def parse_limit(request: Request) -> int:
     raw = request.query_params.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ApiError(
             "invalid_request",
             f"limit must be a whole number from 1 to {MAX_LIMIT}.",
@@ -75,9 +75,16 @@ def paginate(request: Request, queryset: QuerySet[M], *, time_field: str = "crea
     cursor = request.query_params.get("cursor")
     if cursor:
         moment, pk = decode_cursor(cursor)
-        ordered = ordered.filter(
-            Q(**{f"{time_field}__lt": moment}) | Q(**{time_field: moment, "pk__lt": pk})
-        )
+        try:
+            ordered = ordered.filter(
+                Q(**{f"{time_field}__lt": moment}) | Q(**{time_field: moment, "pk__lt": pk})
+            )
+        except (ValueError, TypeError) as exc:  # an id of the wrong type: not our cursor
+            raise ApiError(
+                "invalid_request",
+                "cursor is not valid: pass the next_cursor of a previous page.",
+                fields={"cursor": ["Not a valid cursor."]},
+            ) from exc
     rows = list(ordered[: limit + 1])
     has_more = len(rows) > limit
     rows = rows[:limit]

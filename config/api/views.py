@@ -21,6 +21,8 @@ class ApiView(APIView):
     allowed_query_params: frozenset[str] = frozenset()
     # False for views that wait on a device: see config.api.idempotency.
     idempotent_in_transaction = True
+    # Fields of `data` that hold a secret shown once: never stored for a replay.
+    idempotency_redacted_fields: tuple[str, ...] = ()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
@@ -70,6 +72,7 @@ class ApiView(APIView):
                 key=key,
                 respond=lambda: self._respond(drf_request, *args, **kwargs),
                 in_transaction=self.idempotent_in_transaction,
+                redact=self.idempotency_redacted_fields,
             )
         except Exception as exc:
             return self.finalize_response(drf_request, self.handle_exception(exc))

@@ -25,6 +25,8 @@ PAGE_PARAMETERS = [
 
 
 class WebhookListView(ApiView):
+    idempotency_redacted_fields = ("secret",)
+
     def allowed_query_params_for(self, request: Request) -> frozenset[str]:
         return PAGE_PARAMS if request.method == "GET" else frozenset()
 
@@ -99,6 +101,8 @@ class WebhookDetailView(ApiView):
 
 
 class WebhookRotateSecretView(ApiView):
+    idempotency_redacted_fields = ("secret",)
+
     @extend_schema(
         operation_id="webhooks_rotate_secret",
         summary="Rotate the signing secret",
