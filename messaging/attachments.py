@@ -124,7 +124,8 @@ def attachments_purge_unused(*, older_than: timedelta) -> int:
     )
     count = 0
     for attachment in stale.iterator():
-        attachment.file.delete(save=False)
-        attachment.delete()
-        count += 1
+        # Still unused right now? (It may have been sent since the query above.)
+        if Attachment.objects.filter(pk=attachment.pk, message__isnull=True).delete()[0]:
+            attachment.file.delete(save=False)
+            count += 1
     return count

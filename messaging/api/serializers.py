@@ -73,7 +73,9 @@ class MessageCreateInput(StrictInput):
     to = RecipientsField(required=False, help_text="A handle, or 2+ handles for a group.")
     chat_id = serializers.CharField(required=False, max_length=40, help_text="Send into a chat.")
     from_handle = HandleField(required=False, help_text="One of your handles (default: chosen).")
-    text = serializers.CharField(required=False, max_length=MAX_TEXT, allow_blank=True, default="")
+    text = serializers.CharField(
+        required=False, max_length=MAX_TEXT, allow_blank=True, default="", trim_whitespace=False
+    )
     attachments = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, max_length=10, default=list
     )
@@ -120,7 +122,7 @@ class MessageCreateInput(StrictInput):
                 if has_to
                 else {"to": ["Required (or give chat_id)."]}
             )
-        if not attrs.get("text") and not attrs.get("attachments"):
+        if not attrs.get("text", "").strip() and not attrs.get("attachments"):
             raise serializers.ValidationError({"text": ["Give text or attachments."]})
         return attrs
 
@@ -248,7 +250,7 @@ FILTER_NAMES = frozenset(MessageListQuery().fields)
 
 
 class MessageEditInput(StrictInput):
-    text = serializers.CharField(max_length=MAX_TEXT)
+    text = serializers.CharField(max_length=MAX_TEXT, trim_whitespace=False)
 
 
 class ReactionInput(StrictInput):
@@ -266,6 +268,7 @@ class ChatCreateInput(StrictInput):
         required=False,
         default="",
         allow_blank=True,
+        trim_whitespace=False,
         help_text="A first message, sent into the new group.",
     )
 

@@ -10,98 +10,112 @@ import requests
 import time_machine
 from django.utils import timezone
 
-from accounts import services
+from accounts import services as account_services
 from accounts.models import ApiKey, IdempotencyRecord
 from accounts.tasks import idempotency_records_purge
-from tests.conftest import assert_error
+from messaging import services
+from messaging.models import Message
+from tests.conftest import assert_error, attach_device
 
 
-def create_key(tenant, idempotency_key, name="ci"):
+@pytest.fixture(autouse=True)
+def _sender(request):
+    """Alice (and Charlie, where a test has him) can send: each has an online handle."""
+    if "alice" in request.fixturenames:
+        request.getfixturevalue("alice_device")
+    if "charlie" in request.fixturenames:
+        request.getfixturevalue("charlie_device")
+
+
+def send(tenant, idempotency_key, text="ci"):
     return tenant.client.post(
-        "/v1/api-keys", {"name": name}, format="json", HTTP_IDEMPOTENCY_KEY=idempotency_key
+        "/v1/messages",
+        {"to": "+14155550199", "text": text},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=idempotency_key,
     )
 
 
 def test_a_replay_returns_the_identical_response(alice):
-    first = create_key(alice, "create-ci-key")
-    second = create_key(alice, "create-ci-key")
-    assert first.status_code == second.status_code == 201
+    first = send(alice, "create-ci-key")
+    second = send(alice, "create-ci-key")
+    assert first.status_code == second.status_code == 202
     assert second.content == first.content
     assert second["X-Request-Id"] == first["X-Request-Id"] == first.json()["request_id"]
     assert second["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
-    assert ApiKey.objects.filter(account=alice.account, name="ci").count() == 1
+    assert Message.objects.filter(account=alice.account, text="ci").count() == 1
 
 
 def test_a_different_body_with_the_same_key_is_rejected(alice):
-    create_key(alice, "k1", name="ci")
-    assert_error(create_key(alice, "k1", name="other"), 422, "idempotency_key_reused")
-    assert ApiKey.objects.filter(account=alice.account, name="other").count() == 0
+    send(alice, "k1", text="ci")
+    assert_error(send(alice, "k1", text="other"), 422, "idempotency_key_reused")
+    assert Message.objects.filter(account=alice.account, text="other").count() == 0
 
 
 def test_the_same_key_on_another_path_is_rejected(alice):
-    created = create_key(alice, "k2").json()["data"]
-    response = alice.client.delete(f"/v1/api-keys/{created['id']}", HTTP_IDEMPOTENCY_KEY="k2")
+    created = send(alice, "k2").json()["data"]
+    response = alice.client.post(f"/v1/messages/{created['id']}/cancel", HTTP_IDEMPOTENCY_KEY="k2")
     assert_error(response, 422, "idempotency_key_reused")
-    assert ApiKey.objects.get(pk=created["id"]).revoked_at is None
+    assert Message.objects.get(pk=created["id"]).status == "queued"
 
 
 def test_keys_are_scoped_to_the_account(alice, charlie):
-    create_key(alice, "shared-key")
-    response = create_key(charlie, "shared-key")
-    assert response.status_code == 201
+    send(alice, "shared-key")
+    response = send(charlie, "shared-key")
+    assert response.status_code == 202
     assert "Idempotent-Replayed" not in response
 
 
 def test_without_a_key_every_request_runs(alice):
-    alice.client.post("/v1/api-keys", {"name": "twice"}, format="json")
-    alice.client.post("/v1/api-keys", {"name": "twice"}, format="json")
-    assert ApiKey.objects.filter(name="twice").count() == 2
+    for _ in range(2):
+        alice.client.post("/v1/messages", {"to": "+14155550199", "text": "twice"}, format="json")
+    assert Message.objects.filter(text="twice").count() == 2
 
 
 def test_a_server_error_is_not_stored_and_the_retry_runs(alice, monkeypatch):
-    real_create = services.api_key_create
+    real_send = services.message_send
 
     def explode(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "api_key_create", explode)
-    assert create_key(alice, "retry-me").status_code == 500
-    monkeypatch.setattr(services, "api_key_create", real_create)
-    retried = create_key(alice, "retry-me")
-    assert retried.status_code == 201
+    monkeypatch.setattr(services, "message_send", explode)
+    assert send(alice, "retry-me").status_code == 500
+    monkeypatch.setattr(services, "message_send", real_send)
+    retried = send(alice, "retry-me")
+    assert retried.status_code == 202
     assert "Idempotent-Replayed" not in retried
-    assert ApiKey.objects.filter(name="ci").count() == 1
+    assert Message.objects.filter(text="ci").count() == 1
 
 
 def test_a_client_error_is_stored_and_replayed(alice):
-    first = create_key(alice, "bad-name", name="x" * 300)
-    second = create_key(alice, "bad-name", name="x" * 300)
+    first = send(alice, "bad-name", text="x" * 10_001)
+    second = send(alice, "bad-name", text="x" * 10_001)
     assert first.status_code == 400
     assert second.content == first.content
     assert second["Idempotent-Replayed"] == "true"
 
 
 def test_an_invalid_key_is_rejected(alice):
-    response = create_key(alice, "x" * 256)
+    response = send(alice, "x" * 256)
     body = assert_error(response, 400, "invalid_request")
     assert "Idempotency-Key" in body["fields"]
-    assert ApiKey.objects.filter(name="ci").count() == 0
+    assert Message.objects.count() == 0
 
 
 def test_a_stored_response_expires_after_24_hours(alice):
-    create_key(alice, "old-key")
+    send(alice, "old-key")
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
-        again = create_key(alice, "old-key")
-    assert again.status_code == 201
+        again = send(alice, "old-key")
+    assert again.status_code == 202
     assert "Idempotent-Replayed" not in again
-    assert ApiKey.objects.filter(name="ci").count() == 2
+    assert Message.objects.filter(text="ci").count() == 2
 
 
 def test_the_purge_task_forgets_records_older_than_24_hours(alice):
-    create_key(alice, "to-purge")
+    send(alice, "to-purge")
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
-        create_key(alice, "to-keep")
+        send(alice, "to-keep")
         summary = idempotency_records_purge()
     assert summary == {"deleted": 1}
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["to-keep"]
@@ -112,31 +126,49 @@ def test_a_request_while_the_first_is_running_is_in_use(alice, monkeypatch):
 
     def reenter(**kwargs):
         # The same key arrives again while the first request is still inside its work.
-        seen.append(create_key(alice, "busy-key"))
-        return real_create(**kwargs)
+        seen.append(send(alice, "busy-key"))
+        return real_send(**kwargs)
 
-    real_create = services.api_key_create
-    monkeypatch.setattr(services, "api_key_create", reenter)
-    first = create_key(alice, "busy-key")
-    assert first.status_code == 201
+    real_send = services.message_send
+    monkeypatch.setattr(services, "message_send", reenter)
+    first = send(alice, "busy-key")
+    assert first.status_code == 202
     assert_error(seen[0], 409, "idempotency_key_in_use")
-    monkeypatch.setattr(services, "api_key_create", real_create)
-    assert create_key(alice, "busy-key")["Idempotent-Replayed"] == "true"
+    monkeypatch.setattr(services, "message_send", real_send)
+    assert send(alice, "busy-key")["Idempotent-Replayed"] == "true"
+
+
+def test_a_secret_shown_once_is_never_stored_for_a_replay(alice):
+    first = alice.client.post(
+        "/v1/api-keys", {"name": "k"}, format="json", HTTP_IDEMPOTENCY_KEY="key-1"
+    )
+    secret = first.json()["data"]["secret"]
+    replay = alice.client.post(
+        "/v1/api-keys", {"name": "k"}, format="json", HTTP_IDEMPOTENCY_KEY="key-1"
+    )
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.json()["data"]["secret"] is None
+    assert replay.json()["data"]["id"] == first.json()["data"]["id"]
+    assert all(secret not in bytes(r.body).decode() for r in IdempotencyRecord.objects.all())
+    assert ApiKey.objects.filter(name="k").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_requests_with_one_key_run_the_work_once(live_server):
-    account, issued = services.account_create(name="Racer")
-    url = f"{live_server.url}/v1/api-keys"
+    account, issued = account_services.account_create(name="Racer")
+    attach_device(account, "+14155550123")
+    url = f"{live_server.url}/v1/messages"
     headers = {"Authorization": f"Bearer {issued.secret}", "Idempotency-Key": "race-1"}
 
     def call(_: int) -> requests.Response:
-        return requests.post(url, json={"name": "raced"}, headers=headers, timeout=30)
+        return requests.post(
+            url, json={"to": "+14155550199", "text": "raced"}, headers=headers, timeout=30
+        )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         responses = list(pool.map(call, range(8)))
     statuses = sorted(r.status_code for r in responses)
-    assert set(statuses) <= {201, 409}
-    created = [r for r in responses if r.status_code == 201]
+    assert set(statuses) <= {202, 409}
+    created = [r for r in responses if r.status_code == 202]
     assert len({r.content for r in created}) == 1
-    assert ApiKey.objects.filter(account=account, name="raced").count() == 1
+    assert Message.objects.filter(account=account, text="raced").count() == 1
