@@ -101,25 +101,17 @@ def reaction_add(*, message: Message, type: str) -> Message:
     _check_reactable(message)
     if message.reactions.filter(from_handle=message.handle.address, type=type).exists():
         return message  # already there: adding it again changes nothing
-    _check_handle_still_yours(message.handle, message.account_id)
-    job_run_sync(
-        handle=message.handle,
-        kind="react",
-        payload={
-            "message_id": message.id,
-            "upstream_id": message.upstream_id,
-            "type": type,
-            "remove": False,
-        },
-        failure_code="reaction_failed",
-    )
-    return message
+    return _react(message, type, remove=False)
 
 
 def reaction_remove(*, message: Message, type: str) -> Message:
     _check_reactable(message)
     if not message.reactions.filter(from_handle=message.handle.address, type=type).exists():
         raise Conflict(f"There is no {type} reaction of yours on this message.")
+    return _react(message, type, remove=True)
+
+
+def _react(message: Message, type: str, *, remove: bool) -> Message:
     _check_handle_still_yours(message.handle, message.account_id)
     job_run_sync(
         handle=message.handle,
@@ -128,7 +120,7 @@ def reaction_remove(*, message: Message, type: str) -> Message:
             "message_id": message.id,
             "upstream_id": message.upstream_id,
             "type": type,
-            "remove": True,
+            "remove": remove,
         },
         failure_code="reaction_failed",
     )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -12,8 +12,8 @@ from accounts.api.serializers import (
     ApiKeyOutput,
 )
 from config.api.auth import request_account
-from config.api.envelope import created, envelope, ok, page
-from config.api.pagination import PAGE_PARAMS, paginate
+from config.api.envelope import created, envelope, ok
+from config.api.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 from config.api.views import ApiView
 
 EXAMPLE_ACCOUNT = {
@@ -23,10 +23,6 @@ EXAMPLE_ACCOUNT = {
     "rate_limit": 120,
     "created_at": "2026-11-26T22:40:37.123Z",
 }
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
-    OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
-]
 
 
 class AccountView(ApiView):
@@ -64,12 +60,8 @@ class ApiKeyListView(ApiView):
         responses={200: envelope(ApiKeyOutput, paginated=True)},
     )
     def get(self, request: Request) -> Response:
-        result = paginate(request, selectors.api_key_list(account=request_account(request)))
-        return page(
-            list(ApiKeyOutput(result.rows, many=True).data),
-            has_more=result.has_more,
-            next_cursor=result.next_cursor,
-        )
+        keys = selectors.api_key_list(account=request_account(request))
+        return paged_response(request, keys, ApiKeyOutput)
 
     @extend_schema(
         operation_id="api_keys_create",

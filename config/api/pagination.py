@@ -15,11 +15,19 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from config.api.errors import ApiError
 
 PAGE_PARAMS = frozenset({"limit", "cursor"})
+# The same two parameters, for the OpenAPI document.
+PAGE_PARAMETERS = [
+    OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
+    OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
+]
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
 
@@ -93,3 +101,17 @@ def paginate(request: Request, queryset: QuerySet[M], *, time_field: str = "crea
         last = rows[-1]
         next_cursor = encode_cursor(getattr(last, time_field), str(last.pk))
     return Page(rows=rows, has_more=has_more, next_cursor=next_cursor)
+
+
+def paged_response(
+    request: Request,
+    queryset: QuerySet[M],
+    output: type[Serializer],
+    **context: Any,
+) -> Response:
+    """One page of `queryset`, rendered with `output`, in the list envelope."""
+    from config.api.envelope import page
+
+    result = paginate(request, queryset)
+    rows = output(result.rows, many=True, context=context).data
+    return page(list(rows), has_more=result.has_more, next_cursor=result.next_cursor)

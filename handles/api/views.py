@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from config.api.auth import request_account
 from config.api.envelope import envelope, ok, page
 from config.api.errors import ApiError
-from config.api.pagination import PAGE_PARAMS, paginate
+from config.api.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paginate
 from config.api.views import ApiView
 from handles import selectors
 from handles.addresses import handle_normalize
@@ -24,10 +24,7 @@ class HandleListView(ApiView):
         summary="List sending handles",
         description="The numbers and iMessage emails assigned to the account, newest first.",
         tags=[TAG],
-        parameters=[
-            OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
-            OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
-        ],
+        parameters=PAGE_PARAMETERS,
         responses={200: envelope(HandleOutput, paginated=True)},
     )
     def get(self, request: Request) -> Response:

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.auth import request_account
-from config.api.envelope import accepted, created, envelope, ok, page
+from config.api.envelope import accepted, created, envelope, ok
 from config.api.errors import ApiError
-from config.api.pagination import PAGE_PARAMS, paginate
+from config.api.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 from config.api.views import ApiView
 from handles.addresses import handle_normalize
 from messaging import actions, selectors, services
@@ -27,12 +27,6 @@ from messaging.api.serializers import (
 )
 from messaging.models import Reaction
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
-    OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
-]
-
-
 # --- actions on the device (synchronous) -------------------------------------------------
 
 
@@ -40,15 +34,6 @@ class DeviceActionView(ApiView):
     """A view whose work waits on the device: not run inside the idempotency transaction."""
 
     idempotent_in_transaction = False
-
-
-def _message_page(request: Request, messages: object) -> Response:
-    result = paginate(request, messages)  # type: ignore[arg-type]
-    return page(
-        list(MessageOutput(result.rows, many=True).data),
-        has_more=result.has_more,
-        next_cursor=result.next_cursor,
-    )
 
 
 class MessageListView(ApiView):
@@ -69,7 +54,7 @@ class MessageListView(ApiView):
         messages = selectors.message_list(
             account=request_account(request), filters=dict(query.validated_data)
         )
-        return _message_page(request, messages)
+        return paged_response(request, messages, MessageOutput)
 
     @extend_schema(
         operation_id="messages_send",
@@ -164,12 +149,8 @@ class ChatListView(DeviceActionView):
         responses={200: envelope(ChatOutput, paginated=True)},
     )
     def get(self, request: Request) -> Response:
-        result = paginate(request, selectors.chat_list(account=request_account(request)))
-        return page(
-            list(ChatOutput(result.rows, many=True).data),
-            has_more=result.has_more,
-            next_cursor=result.next_cursor,
-        )
+        chats = selectors.chat_list(account=request_account(request))
+        return paged_response(request, chats, ChatOutput)
 
     @extend_schema(
         operation_id="chats_create",
@@ -228,9 +209,8 @@ class ChatMessagesView(ApiView):
     def get(self, request: Request, chat_id: str) -> Response:
         account = request_account(request)
         chat = selectors.chat_get(account=account, chat_id=chat_id)
-        return _message_page(
-            request, selectors.message_list(account=account, filters={"chat_id": chat.pk})
-        )
+        messages = selectors.message_list(account=account, filters={"chat_id": chat.pk})
+        return paged_response(request, messages, MessageOutput)
 
 
 class ReactionsView(DeviceActionView):

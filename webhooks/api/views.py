@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api.auth import request_account
-from config.api.envelope import accepted, created, envelope, ok, page
-from config.api.pagination import PAGE_PARAMS, paginate
+from config.api.envelope import accepted, created, envelope, ok
+from config.api.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 from config.api.views import ApiView
 from webhooks import selectors, services
 from webhooks.api.serializers import (
@@ -18,10 +18,6 @@ from webhooks.api.serializers import (
 )
 
 TAG = "webhooks"
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
-    OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
-]
 
 
 class WebhookListView(ApiView):
@@ -38,12 +34,8 @@ class WebhookListView(ApiView):
         responses={200: envelope(WebhookOutput, paginated=True)},
     )
     def get(self, request: Request) -> Response:
-        result = paginate(request, selectors.endpoint_list(account=request_account(request)))
-        return page(
-            list(WebhookOutput(result.rows, many=True).data),
-            has_more=result.has_more,
-            next_cursor=result.next_cursor,
-        )
+        endpoints = selectors.endpoint_list(account=request_account(request))
+        return paged_response(request, endpoints, WebhookOutput)
 
     @extend_schema(
         operation_id="webhooks_create",
@@ -148,12 +140,7 @@ class WebhookDeliveriesView(ApiView):
     )
     def get(self, request: Request, webhook_id: str) -> Response:
         endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
-        result = paginate(request, selectors.delivery_list(endpoint=endpoint))
-        return page(
-            list(DeliveryOutput(result.rows, many=True).data),
-            has_more=result.has_more,
-            next_cursor=result.next_cursor,
-        )
+        return paged_response(request, selectors.delivery_list(endpoint=endpoint), DeliveryOutput)
 
 
 class DeliveryRedeliverView(ApiView):
