@@ -69,9 +69,5 @@ def device_event_handler(event_type: str) -> DeviceEventHandler | None:
     return _device_event_handlers.get(event_type)
 
 
-def device_event_types() -> set[str]:
-    return set(_device_event_handlers)
-
-
 def queue_depth_providers() -> list[QueueDepthProvider]:
     return list(_queue_depth_providers)

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from config.api.errors import ApiError, Conflict
 from handles import registry
-from handles.addresses import handle_normalize
 from handles.models import Job
 from handles.sync import job_run_sync
 from messaging.models import Channel, Chat, Message, MessageEdit, Reaction
@@ -364,7 +363,3 @@ def _group_changed(job: Job) -> None:
 
 for _kind in ("group_rename", "group_add", "group_remove"):
     registry.on_job_result(_kind)(_group_changed)
-
-
-def normalize_participants(raw: list[Any]) -> list[str]:
-    return sorted({handle_normalize(p, field="participants") for p in raw})
