@@ -9,7 +9,6 @@ from typing import Any
 import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.files.uploadhandler import FileUploadHandler
 from django.utils import timezone
 
 from accounts.models import Account
@@ -22,25 +21,6 @@ _HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<script", b"
 
 def max_upload_bytes() -> int:
     return int(settings.SWITCHBOARD_ATTACHMENT_MAX_BYTES)
-
-
-class UploadSizeLimit(FileUploadHandler):
-    """Refuse an upload once it passes the limit, even without a Content-Length."""
-
-    def __init__(self, request: Any = None) -> None:
-        super().__init__(request)
-        self.received = 0
-
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        self.received += len(raw_data)
-        if self.received > max_upload_bytes():
-            raise ApiError(
-                "payload_too_large", f"An attachment is at most {max_upload_bytes()} bytes."
-            )
-        return raw_data
-
-    def file_complete(self, file_size: int) -> None:
-        return None
 
 
 def sniff_content_type(head: bytes) -> str:

@@ -63,9 +63,11 @@ def request_fingerprint(request: Request) -> str:
     """SHA-256 of method, path (with query) and body; JSON bodies compared by value."""
     content_type = request.META.get("CONTENT_TYPE", "")
     if content_type.startswith("multipart/"):
-        # An upload is never read into memory for this: it is compared by its size (the
-        # multipart boundary differs between retries of the same upload).
-        raw = request.META.get("CONTENT_LENGTH", "").encode()
+        # Compared by its fields and its files' sha256 (taken while it streamed in), never
+        # by the raw body: the multipart boundary differs between retries of one upload.
+        fields = sorted((k, v) for k, v in request.POST.items())
+        files = sorted(getattr(request._request, "upload_digests", {}).items())
+        raw = json.dumps([fields, files, sorted(request.FILES)]).encode()
     else:
         raw = request._request.body
     body = raw

@@ -13,6 +13,7 @@ from accounts.models import ApiKey
 from config.api.errors import ApiError
 from config.api.idempotency import idempotency_key_of, run_idempotently
 from config.api.ratelimit import apply_rate_limit_headers
+from config.api.uploads import install_upload_handler
 
 
 class ApiView(APIView):
@@ -23,6 +24,13 @@ class ApiView(APIView):
     idempotent_in_transaction = True
     # Fields of `data` that hold a secret shown once: never stored for a replay.
     idempotency_redacted_fields: tuple[str, ...] = ()
+    # Views that take uploads: their largest body, enforced (and hashed) as it streams.
+    upload_limit: int | None = None
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        if self.upload_limit is not None:
+            install_upload_handler(request, self.upload_limit)
+        return super().initialize_request(request, *args, **kwargs)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -21,7 +21,7 @@ from handles.device.auth import request_device
 from handles.device.views import DeviceView
 from messaging import selectors
 from messaging.api.serializers import AttachmentDetailOutput, AttachmentOutput
-from messaging.attachments import UploadSizeLimit, attachment_create, max_upload_bytes
+from messaging.attachments import attachment_create, max_upload_bytes
 from messaging.models import Attachment
 
 # Multipart framing on top of the file itself.
@@ -36,11 +36,6 @@ UPLOAD_BODY = inline_serializer(
 
 
 def _uploaded_file(request: Request) -> object:
-    django_request = request._request
-    django_request.upload_handlers = [
-        UploadSizeLimit(django_request),
-        *django_request.upload_handlers,
-    ]
     upload = request.FILES.get("file")
     extra = sorted(set(request.data) - {"file"})
     if extra:
@@ -68,6 +63,10 @@ def _content(attachment: Attachment) -> FileResponse:
 
 class AttachmentUploadView(ApiView):
     parser_classes = (MultiPartParser,)
+
+    @property
+    def upload_limit(self) -> int:  # type: ignore[override]
+        return max_upload_bytes()
 
     @extend_schema(
         operation_id="attachments_upload",
@@ -119,6 +118,10 @@ class AttachmentContentView(ApiView):
 
 class DeviceAttachmentUploadView(DeviceView):
     parser_classes = (MultiPartParser,)
+
+    @property
+    def upload_limit(self) -> int:  # type: ignore[override]
+        return max_upload_bytes()
 
     @extend_schema(
         operation_id="device_attachments_upload",

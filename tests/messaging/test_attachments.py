@@ -217,3 +217,26 @@ def test_a_device_cannot_download_another_handles_attachment(alice, online, char
     assert online.client.get(f"/device/v1/attachments/{attachment_id}").status_code == 200
     response = charlie_device.client.get(f"/device/v1/attachments/{attachment_id}")
     assert_error(response, 404, "not_found")
+
+
+def upload_once(tenant, key, content):
+    return tenant.client.post(
+        "/v1/attachments",
+        {"file": SimpleUploadedFile("a.bin", content)},
+        format="multipart",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+
+
+def test_a_retried_upload_is_replayed_by_its_bytes(alice):
+    first = upload_once(alice, "up-1", b"A" * 2048)
+    again = upload_once(alice, "up-1", b"A" * 2048)
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    assert Attachment.objects.count() == 1
+
+
+def test_another_file_of_the_same_size_with_the_same_key_is_rejected(alice):
+    upload_once(alice, "up-2", b"A" * 2048)
+    assert_error(upload_once(alice, "up-2", b"B" * 2048), 422, "idempotency_key_reused")
+    assert Attachment.objects.count() == 1
