@@ -104,6 +104,11 @@ def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> Web
     return endpoint
 
 
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
+    """Stop sending to it and forget it, with its delivery log."""
+    endpoint.delete()
+
+
 def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
     """A new secret; the old one keeps signing (beside the new) for 24 hours."""
     endpoint.previous_secret = endpoint.secret

@@ -88,7 +88,7 @@ class WebhookDetailView(ApiView):
     def delete(self, request: Request, webhook_id: str) -> Response:
         endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
         data = WebhookOutput(endpoint).data
-        endpoint.delete()
+        services.webhook_endpoint_delete(endpoint=endpoint)
         return ok(data)
 
 
