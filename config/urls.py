@@ -32,6 +32,14 @@ from messaging.api.views import (
     ReactionsView,
     ReactionView,
 )
+from webhooks.api.views import (
+    DeliveryRedeliverView,
+    WebhookDeliveriesView,
+    WebhookDetailView,
+    WebhookListView,
+    WebhookRotateSecretView,
+    WebhookTestView,
+)
 
 
 class OpenApiView(SpectacularJSONAPIView):
@@ -82,33 +90,6 @@ v1 = [
         AttachmentContentView.as_view(),
         name="attachment-content",
     ),
-    path("openapi.json", OpenApiView.as_view(), name="openapi"),
-    path("docs", ApiDocsView.as_view(url_name="openapi"), name="api-docs"),
-]
-
-device_v1 = [
-    path("heartbeat", HeartbeatView.as_view(), name="device-heartbeat"),
-    path("jobs", JobsView.as_view(), name="device-jobs"),
-    path("jobs/<str:job_id>/result", JobResultView.as_view(), name="device-job-result"),
-    path("events", EventsView.as_view(), name="device-events"),
-    path("attachments", DeviceAttachmentUploadView.as_view(), name="device-attachments"),
-    path(
-        "attachments/<str:attachment_id>",
-        DeviceAttachmentContentView.as_view(),
-        name="device-attachment",
-    ),
-]
-
-from webhooks.api.views import (  # noqa: E402
-    DeliveryRedeliverView,
-    WebhookDeliveriesView,
-    WebhookDetailView,
-    WebhookListView,
-    WebhookRotateSecretView,
-    WebhookTestView,
-)
-
-v1 += [
     path("webhooks", WebhookListView.as_view(), name="webhooks"),
     path("webhooks/<str:webhook_id>", WebhookDetailView.as_view(), name="webhook"),
     path(
@@ -127,7 +108,23 @@ v1 += [
         DeliveryRedeliverView.as_view(),
         name="delivery-redeliver",
     ),
+    path("openapi.json", OpenApiView.as_view(), name="openapi"),
+    path("docs", ApiDocsView.as_view(url_name="openapi"), name="api-docs"),
 ]
+
+device_v1 = [
+    path("heartbeat", HeartbeatView.as_view(), name="device-heartbeat"),
+    path("jobs", JobsView.as_view(), name="device-jobs"),
+    path("jobs/<str:job_id>/result", JobResultView.as_view(), name="device-job-result"),
+    path("events", EventsView.as_view(), name="device-events"),
+    path("attachments", DeviceAttachmentUploadView.as_view(), name="device-attachments"),
+    path(
+        "attachments/<str:attachment_id>",
+        DeviceAttachmentContentView.as_view(),
+        name="device-attachment",
+    ),
+]
+
 
 urlpatterns = [
     path("v1/", include(v1)),

@@ -8,7 +8,9 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Account
+from config.api.errors import NotFound
 from config.api.tenancy import get_owned
+from handles.models import Handle
 from messaging.models import Attachment, Chat, Message, MessageStatusEvent
 
 
@@ -45,6 +47,16 @@ def message_get(*, account: Account, message_id: str) -> Message:
 
 def attachment_get(*, account: Account, attachment_id: str) -> Attachment:
     return get_owned(Attachment.objects.all(), account=account, pk=attachment_id)
+
+
+def attachment_for_device(*, handle: Handle, attachment_id: str) -> Attachment:
+    """An attachment of a message of this handle (and its current account), else not_found."""
+    attachment = Attachment.objects.filter(
+        pk=attachment_id, message__handle=handle, account_id=handle.account_id
+    ).first()
+    if attachment is None or handle.account_id is None:
+        raise NotFound()
+    return attachment
 
 
 def chat_list(*, account: Account) -> QuerySet[Chat]:

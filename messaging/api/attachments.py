@@ -150,13 +150,4 @@ class DeviceAttachmentContentView(DeviceView):
     )
     def get(self, request: Request, attachment_id: str) -> FileResponse:
         handle = request_device(request).handle
-        attachment = (
-            Attachment.objects.filter(
-                pk=attachment_id, message__handle=handle, account_id=handle.account_id
-            ).first()
-            if handle.account_id
-            else None
-        )
-        if attachment is None:
-            raise ApiError("not_found")
-        return _content(attachment)
+        return _content(selectors.attachment_for_device(handle=handle, attachment_id=attachment_id))
