@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install services lint typecheck pytest bench clean
+.PHONY: run test install services lint typecheck pytest bench openapi-snapshot clean
 
 run: install
 	$(BIN)/python scripts/run_embedded.py
@@ -33,6 +33,9 @@ typecheck: install
 
 pytest: install
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+openapi-snapshot: install services
+	UPDATE_OPENAPI_SNAPSHOT=1 $(BIN)/python -m pytest -q tests/api/test_openapi.py -k snapshot
 
 bench: install services
 	$(BIN)/python bench/run.py

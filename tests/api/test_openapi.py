@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from openapi_spec_validator import validate
@@ -93,3 +96,17 @@ def test_the_schema_generates_without_warnings(db):
 
 def test_the_docs_page_renders(anonymous, db):
     assert anonymous.get("/v1/docs").status_code == 200
+
+
+SNAPSHOT = Path(__file__).with_name("openapi.snapshot.json")
+
+
+def test_the_document_is_the_committed_snapshot_byte_for_byte(anonymous, db):
+    """A change of the API contract shows up as a diff of the snapshot, reviewed on purpose.
+
+    Regenerate it with `make openapi-snapshot` when the change is meant.
+    """
+    response = anonymous.get("/v1/openapi.json")
+    if os.environ.get("UPDATE_OPENAPI_SNAPSHOT"):
+        SNAPSHOT.write_bytes(response.content)
+    assert response.content == SNAPSHOT.read_bytes()
