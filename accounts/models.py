@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from config.api.ids import new_id
+from contract.ids import new_id
 
 
 def new_account_id() -> str:

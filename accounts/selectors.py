@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from accounts.models import Account, ApiKey
-from config.api.tenancy import get_owned
+from accounts.tenancy import get_owned
 
 
 def secret_hash(secret: str) -> str:

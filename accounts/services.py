@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Account, ApiKey, IdempotencyRecord, Membership
 from accounts.selectors import secret_hash
-from config.api.ids import random_token
+from contract.ids import random_token
 
 KEY_PREFIX = "sk_live_"
 LAST_USED_RESOLUTION = timedelta(seconds=60)

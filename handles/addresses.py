@@ -10,7 +10,7 @@ import re
 
 import phonenumbers
 
-from config.api.errors import ApiError
+from handles.errors import InvalidHandle
 
 MAX_LENGTH = 254
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -51,8 +51,7 @@ def handle_normalize(raw: object, *, field: str = "handle") -> str:
     normalized = _normalize(raw)
     if normalized is None:
         shown = raw if isinstance(raw, str) and len(raw) <= 40 else "the value"
-        raise ApiError(
-            "invalid_handle",
+        raise InvalidHandle(
             f"{field}: {shown!r} is not a valid E.164 phone number or iMessage email."
             if shown != "the value"
             else f"{field} is not a valid E.164 phone number or iMessage email.",

@@ -7,13 +7,19 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Account
-from config.api.ids import new_id
+from contract.ids import new_id
 
-CHANNELS = ("imessage", "sms", "whatsapp")
+
+class Channel(models.TextChoices):
+    """How a message travels; a handle sends on some of these, a message on one."""
+
+    IMESSAGE = "imessage", "iMessage"
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
 
 
 def default_channels() -> list[str]:
-    return ["imessage", "sms"]
+    return [Channel.IMESSAGE.value, Channel.SMS.value]
 
 
 def new_device_id() -> str:
@@ -173,6 +179,7 @@ class RecipientCapability(models.Model):
     checked_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name_plural = "recipient capabilities"
         constraints = [
             models.UniqueConstraint(fields=["account", "address"], name="capability_unique")
         ]

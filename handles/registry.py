@@ -69,5 +69,10 @@ def device_event_handler(event_type: str) -> DeviceEventHandler | None:
     return _device_event_handlers.get(event_type)
 
 
+def device_event_types() -> list[str]:
+    """Every event type a device may push: those some app registered a handler for."""
+    return sorted(_device_event_handlers)
+
+
 def queue_depth_providers() -> list[QueueDepthProvider]:
     return list(_queue_depth_providers)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.selectors import secret_hash
-from config.api.errors import NotFound
+from contract.errors import NotFound
 from handles import registry
 from handles.models import Device, Handle, Job, RecipientCapability
 

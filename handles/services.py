@@ -13,45 +13,33 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.selectors import secret_hash
-from config.api.errors import ApiError, Conflict, NotFound
-from config.api.ids import random_token
-from config.api.serializers import rfc3339
+from contract.errors import Conflict, InvalidRequest, NotFound
+from contract.ids import random_token
 from handles import registry, wakeups
-from handles.addresses import handle_normalize
+from handles.addresses import handle_normalize, is_email
+from handles.events import handle_status_changed
 from handles.models import (
-    CHANNELS,
+    Channel,
     Device,
     DeviceEvent,
     Handle,
     HandleStatusChange,
     Job,
     RecipientCapability,
+    default_channels,
 )
 from handles.selectors import DEVICE_TOKEN_PREFIX, offline_after
-from webhooks.services import event_publish
 
 LEASE = timedelta(seconds=60)
-DEVICE_EVENT_TYPES = frozenset(
-    {
-        "message.received",
-        "message.delivered",
-        "message.read",
-        "message.failed",
-        "reaction.added",
-        "reaction.removed",
-        "chat.updated",
-        "recipient.capability",
-    }
-)
 
 
-def handle_channel(handle_id: int) -> str:
-    """The wake-up channel a handle's device waits on for new jobs."""
+def handle_wakeup_key(handle_id: int) -> str:
+    """What a handle's device waits on for new jobs (see `handles.wakeups`)."""
     return f"handle:{handle_id}"
 
 
-def job_channel(job_id: str) -> str:
-    """The wake-up channel an API call waits on for a job's result."""
+def job_wakeup_key(job_id: str) -> str:
+    """What an API call waits on for a job's result (see `handles.wakeups`)."""
     return f"job:{job_id}"
 
 
@@ -74,24 +62,26 @@ def handle_assign(
     """
     normalized = handle_normalize(address)
     if channels is not None:
-        unknown = sorted(set(channels) - set(CHANNELS))
+        unknown = sorted(set(channels) - set(Channel.values))
         if unknown or not channels:
-            raise ApiError("invalid_request", f"Unknown channels: {', '.join(unknown) or 'none'}.")
-        if "@" in normalized and set(channels) - {"imessage"}:
-            raise ApiError("invalid_request", "An email handle can only send iMessage.")
+            raise InvalidRequest(f"Unknown channels: {', '.join(unknown) or 'none'}.")
+        if is_email(normalized) and set(channels) - {Channel.IMESSAGE}:
+            raise InvalidRequest("An email handle can only send iMessage.")
     for name, value in (("per_minute", per_minute), ("burst", burst)):
         if value is not None and value < 1:
-            raise ApiError("invalid_request", f"{name} must be at least 1.")
+            raise InvalidRequest(f"{name} must be at least 1.")
     with transaction.atomic():
         handle, _ = Handle.objects.select_for_update().get_or_create(
             address=normalized,
-            defaults={"channels": ["imessage"] if "@" in normalized else ["imessage", "sms"]},
+            defaults={
+                "channels": [Channel.IMESSAGE.value] if is_email(normalized) else default_channels()
+            },
         )
         if handle.account_id is not None and handle.account_id != account.pk and not move:
             raise Conflict(f"{normalized} is assigned to another account (move it explicitly).")
         handle.account = account
         if channels is not None:
-            handle.channels = [c for c in CHANNELS if c in channels]
+            handle.channels = [c for c in Channel.values if c in channels]
         if per_minute is not None:
             handle.per_minute = per_minute
         if burst is not None:
@@ -140,12 +130,7 @@ def _handle_status_set(
     if status == Handle.Status.ONLINE:
         for listener in registry.handle_online_listeners():
             transaction.on_commit(lambda listener=listener: listener(handle.pk))  # type: ignore[misc]
-    if handle.account_id is not None:
-        event_publish(
-            account=handle.account_id,
-            type=f"handle.{status}",
-            data={"handle": handle.address, "status": status, "at": rfc3339(now)},
-        )
+    handle_status_changed(handle, status=status, at=now)
     return True
 
 
@@ -194,7 +179,7 @@ def handles_mark_offline() -> int:
 def job_create(*, handle: Handle, kind: str, payload: dict[str, Any]) -> Job:
     """Queue work for the handle's device; the device is woken once this commits."""
     job = Job.objects.create(handle=handle, kind=kind, payload=payload)
-    transaction.on_commit(lambda: wakeups.wake(handle_channel(handle.pk)))
+    transaction.on_commit(lambda: wakeups.wake(handle_wakeup_key(handle.pk)))
     return job
 
 
@@ -256,7 +241,7 @@ def job_report_result(
     handler = registry.job_result_handler(job.kind)
     if handler is not None:
         handler(job)
-    transaction.on_commit(lambda: wakeups.wake(job_channel(job.pk)))
+    transaction.on_commit(lambda: wakeups.wake(job_wakeup_key(job.pk)))
     return job, True
 
 
@@ -308,14 +293,9 @@ def device_events_ingest(*, device: Device, events: list[dict[str, Any]]) -> lis
 def _device_event_apply(
     device: Device, external_id: str, event_type: str, data: dict[str, Any]
 ) -> None:
-    if event_type == "recipient.capability":
-        capability_record(device=device, data=data)
-        return
     handler = registry.device_event_handler(event_type)
     if handler is None:
-        raise ApiError(
-            "invalid_request", f"Event type {event_type!r} is not handled by this server."
-        )
+        raise InvalidRequest(f"Event type {event_type!r} is not handled by this server.")
     handler(device, external_id, data)
 
 
@@ -334,13 +314,19 @@ def capability_set(
     return capability
 
 
+@registry.on_device_event("recipient.capability")
+def capability_reported(device: Device, external_id: str, data: dict[str, Any]) -> None:
+    """A device found out whether a recipient is on iMessage / WhatsApp."""
+    capability_record(device=device, data=data)
+
+
 def capability_record(*, device: Device, data: dict[str, Any]) -> RecipientCapability | None:
     """Remember what a device found out about a recipient (for its handle's account)."""
     address = handle_normalize(data.get("handle"), field="data.handle")
     values = {name: data[name] for name in ("imessage", "whatsapp") if name in data}
     for name, value in values.items():
         if value is not None and not isinstance(value, bool):
-            raise ApiError("invalid_request", f"data.{name} must be true, false or null.")
+            raise InvalidRequest(f"data.{name} must be true, false or null.")
     account_id = device.handle.account_id
     if account_id is None:
         return None

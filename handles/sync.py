@@ -16,9 +16,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.api.errors import ApiError
-from config.api.serializers import rfc3339
+from contract.times import rfc3339
 from handles import selectors, services, wakeups
+from handles.errors import DeviceActionFailed, DeviceOffline
 from handles.models import Handle, Job
 
 RECHECK_SECONDS = 2.0
@@ -29,11 +29,13 @@ def _release_database_connection() -> None:
         connection.close()
 
 
-def job_run_sync(*, handle: Handle, kind: str, payload: dict[str, Any], failure_code: str) -> Job:
+def job_run_sync(
+    *, handle: Handle, kind: str, payload: dict[str, Any], failure: type[DeviceActionFailed]
+) -> Job:
     """Run `kind` on the handle's device and return the succeeded job.
 
     503 `device_offline` at once (no job made) when the device has not called recently;
-    502 `failure_code` with the device's reason when it fails, or when it does not answer
+    502 (`failure`'s code) with the device's reason when it fails, or when it does not answer
     within SWITCHBOARD_SYNC_ACTION_TIMEOUT seconds.
     """
     if connection.in_atomic_block:
@@ -42,7 +44,7 @@ def job_run_sync(*, handle: Handle, kind: str, payload: dict[str, Any], failure_
         )
     device = selectors.live_device(handle=handle)
     if device is None or not selectors.is_online(device.last_seen_at):
-        raise ApiError("device_offline", f"The device of {handle.address} is offline.")
+        raise DeviceOffline(f"The device of {handle.address} is offline.")
     deadline_seconds = float(settings.SWITCHBOARD_SYNC_ACTION_TIMEOUT)
     # The agent must not perform the job after this moment (device-protocol.md): the API
     # caller has been told it failed, and the job is withdrawn.
@@ -59,15 +61,14 @@ def job_run_sync(*, handle: Handle, kind: str, payload: dict[str, Any], failure_
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             if services.job_withdraw(job=job):
-                raise ApiError(
-                    failure_code,
+                raise failure(
                     f"The device did not answer within {deadline_seconds} s; nothing was done.",
                 )
             continue  # it finished in this very instant: read its answer
         _release_database_connection()
-        wakeups.wait(services.job_channel(job.pk), min(RECHECK_SECONDS, remaining))
+        wakeups.wait(services.job_wakeup_key(job.pk), min(RECHECK_SECONDS, remaining))
     if job.status == Job.Status.FAILED:
         error = (job.result or {}).get("error") or {}
         reason = error.get("message") or error.get("code") or "the device reported a failure"
-        raise ApiError(failure_code, f"The device could not do it: {reason}")
+        raise failure(f"The device could not do it: {reason}")
     return job

@@ -1,6 +1,6 @@
 """Cross-process wake-ups, so waiters block on Redis instead of polling the database.
 
-A producer calls `wake(channel)` after its commit; a waiter blocks in `wait(channel, t)`
+A producer calls `wake(key)` after its commit; a waiter blocks in `wait(key, t)`
 (Redis BLPOP) and then re-reads the database. Wake-ups are hints: the database stays the
 record, and waiters re-check it at a slow interval in case a hint is lost. Without Redis
 (the embedded mode) `wait` simply sleeps for up to a second.
@@ -28,25 +28,25 @@ def _redis() -> redis.Redis | None:
     return _client(url) if url else None
 
 
-def wake(channel: str) -> None:
-    """Wake whoever waits on `channel` (now or within the next two minutes)."""
+def wake(key: str) -> None:
+    """Wake whoever waits on `key` (now or within the next two minutes)."""
     client = _redis()
     if client is None:
         return
-    key = _PREFIX + channel
+    redis_key = _PREFIX + key
     pipeline = client.pipeline(transaction=False)
-    pipeline.rpush(key, 1)
-    pipeline.ltrim(key, -1, -1)
-    pipeline.expire(key, _KEEP_SECONDS)
+    pipeline.rpush(redis_key, 1)
+    pipeline.ltrim(redis_key, -1, -1)
+    pipeline.expire(redis_key, _KEEP_SECONDS)
     pipeline.execute()
 
 
-def wait(channel: str, timeout: float) -> bool:
-    """Block up to `timeout` seconds for a wake-up on `channel`; True if one came."""
+def wait(key: str, timeout: float) -> bool:
+    """Block up to `timeout` seconds for a wake-up on `key`; True if one came."""
     if timeout <= 0:
         return False
     client = _redis()
     if client is None:
         time.sleep(min(timeout, 1.0))
         return False
-    return client.blpop([_PREFIX + channel], timeout=timeout) is not None
+    return client.blpop([_PREFIX + key], timeout=timeout) is not None

@@ -6,9 +6,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from config.api.errors import ApiError
-from messaging import services
+from contract.errors import DomainError
 from messaging.models import Chat, Message, MessageStatusEvent
+from messaging.services import lifecycle
 
 
 class StatusHistoryInline(admin.TabularInline[MessageStatusEvent, Message]):
@@ -49,9 +49,9 @@ class MessageAdmin(admin.ModelAdmin[Message]):
         retried = 0
         for message in queryset.filter(status=Message.Status.FAILED):
             try:
-                services.message_retry(message=message)
+                lifecycle.message_retry(message=message)
                 retried += 1
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(request, f"{message.id}: {exc.message}", messages.WARNING)
         self.message_user(request, f"{retried} message(s) queued again.")
 

@@ -9,6 +9,11 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from messaging import actions, device_handlers  # noqa: F401  (registers job handlers)
+        """Plug messaging into the device boundary (`handles.registry`)."""
+        # lazy: models import only once apps are loaded; importing these modules registers
+        # their job-result and device-event handlers.
+        from handles import registry
+        from messaging import selectors
+        from messaging.services import actions, groups, inbound  # noqa: F401
 
-        device_handlers.register()
+        registry.add_queue_depth_provider(selectors.queued_counts)

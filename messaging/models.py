@@ -6,8 +6,8 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Account
-from config.api.ids import new_id
-from handles.models import Handle, Job
+from contract.ids import new_id
+from handles.models import Channel, Handle, Job
 
 
 def new_chat_id() -> str:
@@ -16,12 +16,6 @@ def new_chat_id() -> str:
 
 def new_message_id() -> str:
     return new_id("msg")
-
-
-class Channel(models.TextChoices):
-    IMESSAGE = "imessage", "iMessage"
-    SMS = "sms", "SMS"
-    WHATSAPP = "whatsapp", "WhatsApp"
 
 
 class Chat(models.Model):
@@ -87,7 +81,6 @@ class Message(models.Model):
     fallback = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices)
     text = models.TextField(blank=True)
-    attachments = models.JSONField(default=list)
     effect = models.CharField(max_length=32, blank=True)
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies"
@@ -218,7 +211,11 @@ def attachment_path(attachment: Attachment, filename: str) -> str:
 
 
 class Attachment(models.Model):
-    """An uploaded file: sent once with one message, or received with an inbound one."""
+    """An uploaded file: sent once with one message, or received with an inbound one.
+
+    This row is the one record of which message carries it (and where among its
+    attachments); an attachment with no message is unused.
+    """
 
     id = models.CharField(
         primary_key=True, max_length=40, default=new_attachment_id, editable=False
@@ -230,7 +227,10 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64)
     file = models.FileField(upload_to=attachment_path, max_length=300)
     message = models.ForeignKey(
-        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="files"
+        Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Its place among the message's attachments, as the sender gave them."
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -1,22 +1,23 @@
-"""Reads of chats and messages, always scoped to one account."""
+"""Reads of chats and messages, always scoped to one account (or one device's handle)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from accounts.models import Account
-from config.api.errors import NotFound
-from config.api.tenancy import get_owned
+from accounts.tenancy import get_owned
+from contract.errors import NotFound
 from handles.models import Handle
 from messaging.models import Attachment, Chat, Message, MessageStatusEvent
 
 
 def message_list(*, account: Account, filters: dict[str, Any]) -> QuerySet[Message]:
     """The account's messages matching the list filters of GET /v1/messages."""
-    messages = Message.objects.filter(account=account).prefetch_related("reactions")
+    messages = Message.objects.filter(account=account).prefetch_related("reactions", "attachments")
     for name in ("status", "direction", "channel", "from_handle"):
         if filters.get(name):
             messages = messages.filter(**{name: filters[name]})
@@ -39,7 +40,9 @@ def message_list(*, account: Account, filters: dict[str, Any]) -> QuerySet[Messa
 def message_get(*, account: Account, message_id: str) -> Message:
     history = Prefetch("history", queryset=MessageStatusEvent.objects.order_by("at", "id"))
     return get_owned(
-        Message.objects.select_related("handle").prefetch_related(history, "reactions", "edits"),
+        Message.objects.select_related("handle").prefetch_related(
+            history, "reactions", "edits", "attachments"
+        ),
         account=account,
         pk=message_id,
     )
@@ -65,3 +68,17 @@ def chat_list(*, account: Account) -> QuerySet[Chat]:
 
 def chat_get(*, account: Account, chat_id: str) -> Chat:
     return get_owned(Chat.objects.select_related("handle"), account=account, pk=chat_id)
+
+
+def queued_counts(handles: Iterable[Handle]) -> dict[int, int]:
+    """Messages waiting in each handle's pacing queue, before they become device jobs.
+
+    Registered with `handles.registry`: `handles.selectors.queue_depths` adds these to the
+    device jobs it counts, and that sum is a handle's queue depth everywhere.
+    """
+    return dict(
+        Message.objects.filter(handle__in=list(handles), status=Message.Status.QUEUED)
+        .values_list("handle_id")
+        .annotate(n=Count("id"))
+        .values_list("handle_id", "n")
+    )

@@ -53,6 +53,20 @@ def anonymous() -> APIClient:
     return APIClient()
 
 
+def post_message(tenant: Any, *, idempotency_key: str | None = None, **body: Any) -> Any:
+    """POST /v1/messages as this tenant (or anything with an API `client`)."""
+    headers = {} if idempotency_key is None else {"HTTP_IDEMPOTENCY_KEY": idempotency_key}
+    return tenant.client.post("/v1/messages", body, format="json", **headers)
+
+
+def send(tenant: Any, **body: Any) -> dict[str, Any]:
+    """Send a message as this tenant; it is accepted (202). Its data."""
+    response = post_message(tenant, **body)
+    assert response.status_code == 202, response.content
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     """The seed's error shape, exactly, with the request id mirrored in the header."""
     assert response.status_code == status, response.content

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import requests
 from requests_hardened import Config, HTTPSession
 
+from contract.times import rfc3339
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.signing import headers as signature_headers
 from webhooks.urls_safety import private_urls_allowed
@@ -56,8 +57,6 @@ def _session() -> HTTPSession:
 
 def body_of(delivery: WebhookDelivery) -> bytes:
     event = delivery.event
-    from config.api.serializers import rfc3339
-
     payload = {
         "id": event.id,
         "type": event.type,

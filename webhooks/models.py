@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Account
-from config.api.ids import new_id
+from contract.ids import new_id
 
 
 def new_event_id() -> str:
@@ -95,6 +95,7 @@ class WebhookDelivery(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name_plural = "webhook deliveries"
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_endpoint")
         ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import Account
-from config.api.errors import NotFound
-from config.api.tenancy import get_owned
+from accounts.tenancy import get_owned
+from contract.errors import NotFound
 from webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 
 

@@ -1,4 +1,10 @@
-"""Publishing events: the outbox other apps write to, in the transaction of their change."""
+"""Webhooks' writes: the event outbox other apps publish to, endpoints, fan-out and delivery.
+
+`event_publish` writes the event in the caller's transaction and fans it out once that
+commits; the sweeper (beat) catches any fan-out or attempt a lost broker message dropped.
+Work is enqueued in one place, `_enqueue_after_commit`, by task name: this module never
+imports `webhooks.tasks` (which imports it).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,15 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account
-from config.api.errors import ApiError
+from contract.errors import InvalidRequest
 from webhooks.delivery import DISABLE_AFTER, RETRY_DELAYS, AttemptOutcome, post
-from webhooks.events import EVENT_TYPES
+from webhooks.events import EVENT_TYPES, webhook_test_data
 from webhooks.models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 from webhooks.signing import new_secret
 from webhooks.urls_safety import check_webhook_url
@@ -24,6 +31,19 @@ from webhooks.urls_safety import check_webhook_url
 ATTEMPT_LEASE = timedelta(seconds=20)
 # Attempts in flight per endpoint, across all workers: a slow endpoint cannot take them all.
 ENDPOINT_CONCURRENCY = 2
+FAN_OUT_TASK = "webhooks.tasks.event_fan_out"
+DELIVER_TASK = "webhooks.tasks.webhook_deliver"
+
+
+def _enqueue_after_commit(task_name: str, ids: list[str]) -> None:
+    """Run webhooks' task `task_name` for each id once the caller's transaction commits
+    (at once outside one); never for work that is rolled back."""
+
+    def enqueue() -> None:
+        for object_id in ids:
+            current_app.send_task(task_name, args=(object_id,))
+
+    transaction.on_commit(enqueue)
 
 
 def event_publish(*, account: Account | str, type: str, data: dict[str, Any]) -> Event:
@@ -36,13 +56,7 @@ def event_publish(*, account: Account | str, type: str, data: dict[str, Any]) ->
         raise ValueError(f"unknown event type {type!r}")
     account_id = account if isinstance(account, str) else account.pk
     event = Event.objects.create(account_id=account_id, type=type, data=data)
-
-    def fan_out() -> None:
-        from webhooks.tasks import event_fan_out as fan_out_task
-
-        fan_out_task.delay(event.pk)
-
-    transaction.on_commit(fan_out)
+    _enqueue_after_commit(FAN_OUT_TASK, [event.pk])
     return event
 
 
@@ -66,8 +80,7 @@ SECRET_OVERLAP = timedelta(hours=24)
 def _check_events(events: list[str]) -> list[str]:
     unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
     if unknown or not events:
-        raise ApiError(
-            "invalid_request",
+        raise InvalidRequest(
             f"Unknown event type: {unknown[0]}." if unknown else "events must not be empty.",
             fields={"events": [f"Unknown: {', '.join(unknown)}." if unknown else "Required."]},
         )
@@ -127,16 +140,6 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
 # --- fan-out and delivery ------------------------------------------------------------------
 
 
-def _deliver_after_commit(delivery_ids: list[str]) -> None:
-    from webhooks.tasks import webhook_deliver
-
-    def enqueue() -> None:
-        for delivery_id in delivery_ids:
-            webhook_deliver.delay(delivery_id)
-
-    transaction.on_commit(enqueue)
-
-
 @transaction.atomic
 def event_fan_out(*, event_id: str) -> int:
     """Make one delivery per enabled endpoint that wants the event (once); return how many."""
@@ -155,7 +158,7 @@ def event_fan_out(*, event_id: str) -> int:
     )
     event.fanned_out_at = now
     event.save(update_fields=["fanned_out_at"])
-    _deliver_after_commit([d.pk for d in deliveries])
+    _enqueue_after_commit(DELIVER_TASK, [d.pk for d in deliveries])
     return len(deliveries)
 
 
@@ -245,7 +248,7 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         status=WebhookDelivery.Status.PENDING, next_attempt_at=now, finished_at=None
     )
     delivery.refresh_from_db()
-    _deliver_after_commit([delivery.pk])
+    _enqueue_after_commit(DELIVER_TASK, [delivery.pk])
     return delivery
 
 
@@ -256,29 +259,25 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
     event = Event.objects.create(
         account_id=endpoint.account_id,
         type="webhook.test",
-        data={"webhook_id": endpoint.id, "message": "This is a test event from Switchboard."},
+        data=webhook_test_data(endpoint_id=endpoint.id),
         fanned_out_at=now,
     )
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=now)
-    _deliver_after_commit([delivery.pk])
+    _enqueue_after_commit(DELIVER_TASK, [delivery.pk])
     return delivery
 
 
 def deliveries_sweep() -> int:
     """Fan out events whose fan-out was lost and enqueue every delivery that is due."""
-    from webhooks.tasks import event_fan_out as fan_out_task
-    from webhooks.tasks import webhook_deliver as deliver_task
-
     now = timezone.now()
-    for event_id in Event.objects.filter(
+    lost = Event.objects.filter(
         fanned_out_at__isnull=True, created_at__lt=now - timedelta(seconds=5)
-    ).values_list("id", flat=True)[:1000]:
-        fan_out_task.delay(event_id)
+    ).values_list("id", flat=True)[:1000]
+    _enqueue_after_commit(FAN_OUT_TASK, list(lost))
     due = list(
         WebhookDelivery.objects.filter(
             status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
         ).values_list("id", flat=True)[:1000]
     )
-    for delivery_id in due:
-        deliver_task.delay(delivery_id)
+    _enqueue_after_commit(DELIVER_TASK, due)
     return len(due)

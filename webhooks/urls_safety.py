@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES
 
-from config.api.errors import ApiError
+from webhooks.errors import InvalidUrl
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -49,10 +49,8 @@ def is_public_address(address: IPAddress) -> bool:
     return not any(address in network for network in EXTRA_BLOCKED_NET_RANGES)
 
 
-def _invalid(reason: str) -> ApiError:
-    return ApiError(
-        "invalid_url", f"url {reason}.", fields={"url": [reason[0].upper() + reason[1:] + "."]}
-    )
+def _invalid(reason: str) -> InvalidUrl:
+    return InvalidUrl(f"url {reason}.", fields={"url": [reason[0].upper() + reason[1:] + "."]})
 
 
 def check_webhook_url(url: str) -> str:

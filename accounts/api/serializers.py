@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import Account, ApiKey
 from accounts.selectors import account_rate_limit, rate_limit_for
-from config.api.serializers import StrictInput, Timestamp
+from contract.serializers import StrictInput, Timestamp
 
 
 class AccountOutput(serializers.Serializer):

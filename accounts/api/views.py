@@ -5,16 +5,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.api.base import AccountApiView
 from accounts.api.serializers import (
     AccountOutput,
     ApiKeyCreatedOutput,
     ApiKeyCreateInput,
     ApiKeyOutput,
 )
-from config.api.auth import request_account
-from config.api.envelope import created, envelope, ok
-from config.api.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
-from config.api.views import ApiView
+from accounts.auth import request_account
+from contract.envelope import created, envelope, ok
+from contract.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 
 EXAMPLE_ACCOUNT = {
     "id": "acct_4f9Qb7xK2mT8vZ1cR6nJ3hWd",
@@ -25,7 +25,7 @@ EXAMPLE_ACCOUNT = {
 }
 
 
-class AccountView(ApiView):
+class AccountView(AccountApiView):
     @extend_schema(
         operation_id="account_retrieve",
         summary="The caller's account",
@@ -44,7 +44,7 @@ class AccountView(ApiView):
         return ok(AccountOutput(request_account(request)).data)
 
 
-class ApiKeyListView(ApiView):
+class ApiKeyListView(AccountApiView):
     allowed_query_params = PAGE_PARAMS
     idempotency_redacted_fields = ("secret",)
 
@@ -77,7 +77,7 @@ class ApiKeyListView(ApiView):
         return created({**ApiKeyOutput(issued.api_key).data, "secret": issued.secret})
 
 
-class ApiKeyDetailView(ApiView):
+class ApiKeyDetailView(AccountApiView):
     @extend_schema(
         operation_id="api_keys_retrieve",
         summary="Get an API key",

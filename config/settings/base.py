@@ -13,7 +13,7 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
-from config.api.request_id import install_log_record_factory
+from contract.request_id import install_log_record_factory
 
 # Lets admin and other generic classes be subscripted for type checking at runtime.
 django_stubs_ext.monkeypatch()
@@ -64,8 +64,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.api.request_id.RequestIdMiddleware",
-    "config.api.limits.BodySizeLimitMiddleware",
+    "contract.request_id.RequestIdMiddleware",
+    "contract.limits.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -209,13 +209,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # --- REST framework and OpenAPI --------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["config.api.auth.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["config.api.auth.HasActiveAccount"],
-    "DEFAULT_THROTTLE_CLASSES": ["config.api.ratelimit.ApiKeyRateThrottle"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.auth.HasActiveAccount"],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.ratelimit.ApiKeyRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "config.api.schema.SwitchboardAutoSchema",
+    "EXCEPTION_HANDLER": "contract.error_handling.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "contract.schema.SwitchboardAutoSchema",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_VERSIONING_CLASS": None,
 }
@@ -232,7 +232,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/(device/)?v1",
     "ENUM_NAME_OVERRIDES": {
-        "ChannelEnum": "handles.models.CHANNELS",
+        "ChannelEnum": "messaging.api.serializers.CHANNELS",
         "RequestedChannelEnum": "messaging.api.serializers.REQUESTED_CHANNELS",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],

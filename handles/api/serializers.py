@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.api.serializers import Timestamp
+from contract.serializers import Timestamp
 from handles.models import Handle, RecipientCapability
 from handles.selectors import is_online
 

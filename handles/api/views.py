@@ -4,11 +4,11 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.auth import request_account
-from config.api.envelope import envelope, ok, page
-from config.api.errors import ApiError
-from config.api.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paginate
-from config.api.views import ApiView
+from accounts.api.base import AccountApiView
+from accounts.auth import request_account
+from contract.envelope import envelope, ok, page
+from contract.errors import InvalidRequest
+from contract.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paginate
 from handles import selectors
 from handles.addresses import handle_normalize
 from handles.api.serializers import HandleOutput, LookupOutput
@@ -16,7 +16,7 @@ from handles.api.serializers import HandleOutput, LookupOutput
 TAG = "handles"
 
 
-class HandleListView(ApiView):
+class HandleListView(AccountApiView):
     allowed_query_params = PAGE_PARAMS
 
     @extend_schema(
@@ -37,7 +37,7 @@ class HandleListView(ApiView):
         )
 
 
-class HandleDetailView(ApiView):
+class HandleDetailView(AccountApiView):
     @extend_schema(
         operation_id="handles_retrieve",
         summary="Get a sending handle",
@@ -53,7 +53,7 @@ class HandleDetailView(ApiView):
         return ok(HandleOutput(found, context=context).data)
 
 
-class LookupView(ApiView):
+class LookupView(AccountApiView):
     allowed_query_params = frozenset({"handle"})
 
     @extend_schema(
@@ -70,9 +70,7 @@ class LookupView(ApiView):
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("handle")
         if raw is None:
-            raise ApiError(
-                "invalid_request", "handle is required.", fields={"handle": ["Required."]}
-            )
+            raise InvalidRequest("handle is required.", fields={"handle": ["Required."]})
         if raw.startswith(" ") and raw[1:].isdigit():
             # `?handle=+1415…` unescaped arrives as " 1415…": the `+` is what was meant.
             raw = "+" + raw[1:]

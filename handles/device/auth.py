@@ -4,44 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from config.api.errors import ApiError
-from config.api.ratelimit import failed_auth_check, failed_auth_record
+from contract.auth import SecretTokenAuthentication
+from contract.errors import Unauthorized
 from handles import selectors, services
 from handles.models import Device
 
 
-class DeviceAuthentication(BaseAuthentication):
+class DeviceAuthentication(SecretTokenAuthentication):
     """Authenticate a device agent; every authenticated call counts as the device being seen."""
 
-    def authenticate(self, request: Request) -> tuple[None, Device]:
-        failed_auth_check(request)
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
-            raise ApiError(
-                "unauthorized", "Missing device token: send Authorization: Device <token>."
-            )
-        scheme, _, token = header.partition(" ")
-        device = None
-        if scheme.lower() == "device" and token.strip():
-            device = selectors.device_get_by_token(token=token.strip())
-        if device is None:
-            failed_auth_record(request)
-            raise ApiError("unauthorized", "Invalid or revoked device token.")
-        services.device_seen(device=device)
-        return (None, device)
+    scheme = "Device"
+    realm = "switchboard-device"
+    missing_message = "Missing device token: send Authorization: Device <token>."
+    invalid_message = "Invalid or revoked device token."
+    openapi_scheme_name = "DeviceToken"
+    openapi_security_definition = {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "A device agent's token: `Authorization: Device sbd_…`.",
+    }
 
-    def authenticate_header(self, request: Request) -> str:
-        return 'Device realm="switchboard-device"'
+    def find(self, secret: str) -> Device | None:
+        return selectors.device_get_by_token(token=secret)
+
+    def accepted(self, request: Request, principal: Device) -> None:
+        services.device_seen(device=principal)
 
 
 class IsDevice(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if not isinstance(request.auth, Device):
-            raise ApiError("unauthorized")
+            raise Unauthorized()
         return True
 
 

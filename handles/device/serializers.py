@@ -4,14 +4,17 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.api.serializers import StrictInput, Timestamp
-from handles.models import CHANNELS
-from handles.services import DEVICE_EVENT_TYPES
+from contract.serializers import StrictInput, Timestamp
+from handles import registry
+from handles.models import Channel
 
 
 class HeartbeatInput(StrictInput):
     channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=CHANNELS), max_length=3, required=False, default=list
+        child=serializers.ChoiceField(choices=Channel.values),
+        max_length=3,
+        required=False,
+        default=list,
     )
     whatsapp_connected = serializers.BooleanField(required=False, default=False)
     version = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
@@ -67,11 +70,12 @@ class JobResultOutput(serializers.Serializer):
 
 class DeviceEventInput(StrictInput):
     id = serializers.CharField(max_length=200, help_text="The device's own id of the event.")
-    type = serializers.ChoiceField(choices=sorted(DEVICE_EVENT_TYPES))
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        # `data` is a Serializer attribute, so the field is declared here, not on the class.
         fields = super().get_fields()
+        # The types are those apps registered handlers for, known once every app is ready.
+        fields["type"] = serializers.ChoiceField(choices=registry.device_event_types())
+        # `data` is a Serializer attribute, so the field is declared here, not on the class.
         fields["data"] = serializers.DictField(help_text="The event's content (see the docs).")
         return fields
 

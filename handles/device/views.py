@@ -11,8 +11,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.envelope import envelope, ok
-from config.api.views import ApiView
+from contract.envelope import envelope, ok
+from contract.views import ApiView
 from handles import services, wakeups
 from handles.device.auth import DeviceAuthentication, IsDevice, request_device
 from handles.device.serializers import (
@@ -111,7 +111,7 @@ class JobsView(DeviceView):
                 break
             _release_database_connection()
             wakeups.wait(
-                services.handle_channel(device.handle_id), min(_recheck_interval(), remaining)
+                services.handle_wakeup_key(device.handle_id), min(_recheck_interval(), remaining)
             )
         return ok(JobOutput(jobs, many=True).data)
 

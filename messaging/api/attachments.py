@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -12,17 +13,19 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.auth import request_account
-from config.api.envelope import created, envelope, ok
-from config.api.errors import ApiError
-from config.api.limits import LARGE_BODY_PATHS
-from config.api.views import ApiView
+from accounts.api.base import AccountApiView
+from accounts.auth import request_account
+from accounts.models import Account
+from contract.envelope import created, envelope, ok
+from contract.errors import Forbidden, InvalidRequest
+from contract.limits import LARGE_BODY_PATHS
+from contract.views import ApiView
 from handles.device.auth import request_device
 from handles.device.views import DeviceView
 from messaging import selectors
 from messaging.api.serializers import AttachmentDetailOutput, AttachmentOutput
-from messaging.attachments import attachment_create, max_upload_bytes
 from messaging.models import Attachment
+from messaging.services.attachments import attachment_create, max_upload_bytes
 
 # Multipart framing on top of the file itself.
 _MULTIPART_OVERHEAD = 64 * 1024
@@ -35,17 +38,16 @@ UPLOAD_BODY = inline_serializer(
 )
 
 
-def _uploaded_file(request: Request) -> object:
+def _uploaded_file(request: Request) -> UploadedFile:
     upload = request.FILES.get("file")
     extra = sorted(set(request.data) - {"file"})
     if extra:
-        raise ApiError(
-            "invalid_request",
+        raise InvalidRequest(
             f"Unknown field: {extra[0]}.",
             fields={name: ["This field is not allowed."] for name in extra},
         )
     if upload is None:
-        raise ApiError("invalid_request", "file is required.", fields={"file": ["Required."]})
+        raise InvalidRequest("file is required.", fields={"file": ["Required."]})
     return upload
 
 
@@ -61,13 +63,19 @@ def _content(attachment: Attachment) -> FileResponse:
     return response
 
 
-class AttachmentUploadView(ApiView):
+class TakesUpload(ApiView):
+    """An upload view (API or device): one multipart `file`, limited while it streams."""
+
     parser_classes = (MultiPartParser,)
 
-    @property
-    def upload_limit(self) -> int:  # type: ignore[override]
+    def upload_limit(self) -> int:
         return max_upload_bytes()
 
+    def store_upload(self, request: Request, account: Account) -> Attachment:
+        return attachment_create(account=account, upload=_uploaded_file(request))
+
+
+class AttachmentUploadView(TakesUpload, AccountApiView):
     @extend_schema(
         operation_id="attachments_upload",
         summary="Upload an attachment",
@@ -82,12 +90,11 @@ class AttachmentUploadView(ApiView):
         responses={201: envelope(AttachmentDetailOutput)},
     )
     def post(self, request: Request) -> Response:
-        upload = _uploaded_file(request)
-        attachment = attachment_create(account=request_account(request), upload=upload)  # type: ignore[arg-type]
+        attachment = self.store_upload(request, request_account(request))
         return created(AttachmentDetailOutput(attachment).data)
 
 
-class AttachmentDetailView(ApiView):
+class AttachmentDetailView(AccountApiView):
     @extend_schema(
         operation_id="attachments_retrieve",
         summary="Get an attachment",
@@ -101,7 +108,7 @@ class AttachmentDetailView(ApiView):
         return ok(AttachmentDetailOutput(attachment).data)
 
 
-class AttachmentContentView(ApiView):
+class AttachmentContentView(AccountApiView):
     @extend_schema(
         operation_id="attachments_content",
         summary="Download an attachment's bytes",
@@ -116,13 +123,7 @@ class AttachmentContentView(ApiView):
         return _content(attachment)
 
 
-class DeviceAttachmentUploadView(DeviceView):
-    parser_classes = (MultiPartParser,)
-
-    @property
-    def upload_limit(self) -> int:  # type: ignore[override]
-        return max_upload_bytes()
-
+class DeviceAttachmentUploadView(TakesUpload, DeviceView):
     @extend_schema(
         operation_id="device_attachments_upload",
         summary="Upload inbound media",
@@ -135,9 +136,8 @@ class DeviceAttachmentUploadView(DeviceView):
     def post(self, request: Request) -> Response:
         account = request_device(request).handle.account
         if account is None:
-            raise ApiError("forbidden", "This device's handle is not assigned to an account.")
-        attachment = attachment_create(account=account, upload=_uploaded_file(request))  # type: ignore[arg-type]
-        return created(AttachmentOutput(attachment).data)
+            raise Forbidden("This device's handle is not assigned to an account.")
+        return created(AttachmentOutput(self.store_upload(request, account)).data)
 
 
 class DeviceAttachmentContentView(DeviceView):

@@ -4,13 +4,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.auth import request_account
-from config.api.envelope import accepted, created, envelope, ok
-from config.api.errors import ApiError
-from config.api.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
-from config.api.views import ApiView
+from accounts.api.base import AccountApiView
+from accounts.auth import request_account
+from contract.envelope import accepted, created, envelope, ok
+from contract.errors import InvalidRequest
+from contract.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 from handles.addresses import handle_normalize
-from messaging import actions, selectors, services
+from messaging import selectors
 from messaging.api.serializers import (
     FILTER_NAMES,
     ChatCreatedOutput,
@@ -26,17 +26,20 @@ from messaging.api.serializers import (
     ReactionInput,
 )
 from messaging.models import Reaction
+from messaging.services import actions, groups, lifecycle, sending
 
-# --- actions on the device (synchronous) -------------------------------------------------
 
-
-class DeviceActionView(ApiView):
+class WaitsOnDeviceView(AccountApiView):
     """A view whose work waits on the device: not run inside the idempotency transaction."""
+
+    # The device must see its job committed (`handles.sync`), so the idempotent response is
+    # stored after the work, not with it. (The docstring above is published: see
+    # AccountApiView.)
 
     idempotent_in_transaction = False
 
 
-class MessageListView(ApiView):
+class MessageListView(AccountApiView):
     def allowed_query_params_for(self, request: Request) -> frozenset[str]:
         return FILTER_NAMES if request.method == "GET" else frozenset()
 
@@ -71,11 +74,11 @@ class MessageListView(ApiView):
     )
     def post(self, request: Request) -> Response:
         data = MessageCreateInput.parse(request)
-        message = services.message_send(account=request_account(request), **data)
+        message = sending.message_send(account=request_account(request), **data)
         return accepted(MessageOutput(message).data)
 
 
-class MessageDetailView(DeviceActionView):
+class MessageDetailView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="messages_retrieve",
         summary="Get a message",
@@ -108,7 +111,7 @@ class MessageDetailView(DeviceActionView):
         return ok(MessageDetailOutput(fresh).data)
 
 
-class MessageRetryView(ApiView):
+class MessageRetryView(AccountApiView):
     @extend_schema(
         operation_id="messages_retry",
         summary="Retry a failed message",
@@ -120,10 +123,10 @@ class MessageRetryView(ApiView):
     )
     def post(self, request: Request, message_id: str) -> Response:
         message = selectors.message_get(account=request_account(request), message_id=message_id)
-        return ok(MessageOutput(services.message_retry(message=message)).data)
+        return ok(MessageOutput(lifecycle.message_retry(message=message)).data)
 
 
-class MessageCancelView(ApiView):
+class MessageCancelView(AccountApiView):
     @extend_schema(
         operation_id="messages_cancel",
         summary="Cancel a scheduled or queued message",
@@ -135,10 +138,10 @@ class MessageCancelView(ApiView):
     )
     def post(self, request: Request, message_id: str) -> Response:
         message = selectors.message_get(account=request_account(request), message_id=message_id)
-        return ok(MessageOutput(services.message_cancel(message=message)).data)
+        return ok(MessageOutput(lifecycle.message_cancel(message=message)).data)
 
 
-class ChatListView(DeviceActionView):
+class ChatListView(WaitsOnDeviceView):
     allowed_query_params = PAGE_PARAMS
 
     @extend_schema(
@@ -165,11 +168,11 @@ class ChatListView(DeviceActionView):
     )
     def post(self, request: Request) -> Response:
         data = ChatCreateInput.parse(request)
-        chat, message = actions.group_create(account=request_account(request), **data)
+        chat, message = groups.group_create(account=request_account(request), **data)
         return created(ChatCreatedOutput({"chat": chat, "message": message}).data)
 
 
-class ChatDetailView(DeviceActionView):
+class ChatDetailView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="chats_retrieve",
         summary="Get a chat",
@@ -192,10 +195,10 @@ class ChatDetailView(DeviceActionView):
     def patch(self, request: Request, chat_id: str) -> Response:
         data = ChatRenameInput.parse(request)
         chat = selectors.chat_get(account=request_account(request), chat_id=chat_id)
-        return ok(ChatOutput(actions.group_rename(chat=chat, name=data["name"])).data)
+        return ok(ChatOutput(groups.group_rename(chat=chat, name=data["name"])).data)
 
 
-class ChatMessagesView(ApiView):
+class ChatMessagesView(AccountApiView):
     allowed_query_params = PAGE_PARAMS
 
     @extend_schema(
@@ -213,7 +216,7 @@ class ChatMessagesView(ApiView):
         return paged_response(request, messages, MessageOutput)
 
 
-class ReactionsView(DeviceActionView):
+class ReactionsView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="messages_react",
         summary="React to a message",
@@ -234,7 +237,7 @@ class ReactionsView(DeviceActionView):
         return ok(MessageOutput(selectors.message_get(account=account, message_id=message_id)).data)
 
 
-class ReactionView(DeviceActionView):
+class ReactionView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="messages_unreact",
         summary="Remove your reaction",
@@ -243,8 +246,7 @@ class ReactionView(DeviceActionView):
     )
     def delete(self, request: Request, message_id: str, reaction_type: str) -> Response:
         if reaction_type not in Reaction.Type.values:
-            raise ApiError(
-                "invalid_request",
+            raise InvalidRequest(
                 f"Unknown reaction {reaction_type!r}.",
                 fields={"type": [f"One of {', '.join(Reaction.Type.values)}."]},
             )
@@ -254,7 +256,7 @@ class ReactionView(DeviceActionView):
         return ok(MessageOutput(selectors.message_get(account=account, message_id=message_id)).data)
 
 
-class MessageUnsendView(DeviceActionView):
+class MessageUnsendView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="messages_unsend",
         summary="Unsend a message",
@@ -270,7 +272,7 @@ class MessageUnsendView(DeviceActionView):
         return ok(MessageOutput(actions.message_unsend(message=message)).data)
 
 
-class ChatParticipantsView(DeviceActionView):
+class ChatParticipantsView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="chats_participants_add",
         summary="Add someone to a group",
@@ -281,10 +283,10 @@ class ChatParticipantsView(DeviceActionView):
     def post(self, request: Request, chat_id: str) -> Response:
         data = ParticipantInput.parse(request)
         chat = selectors.chat_get(account=request_account(request), chat_id=chat_id)
-        return ok(ChatOutput(actions.group_add(chat=chat, participant=data["handle"])).data)
+        return ok(ChatOutput(groups.group_add(chat=chat, participant=data["handle"])).data)
 
 
-class ChatParticipantView(DeviceActionView):
+class ChatParticipantView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="chats_participants_remove",
         summary="Remove someone from a group",
@@ -294,10 +296,10 @@ class ChatParticipantView(DeviceActionView):
     def delete(self, request: Request, chat_id: str, handle: str) -> Response:
         participant = handle_normalize(handle)
         chat = selectors.chat_get(account=request_account(request), chat_id=chat_id)
-        return ok(ChatOutput(actions.group_remove(chat=chat, participant=participant)).data)
+        return ok(ChatOutput(groups.group_remove(chat=chat, participant=participant)).data)
 
 
-class ChatTypingView(DeviceActionView):
+class ChatTypingView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="chats_typing",
         summary="Show a typing indicator",
@@ -310,7 +312,7 @@ class ChatTypingView(DeviceActionView):
         return ok(ChatOutput(actions.chat_typing(chat=chat)).data)
 
 
-class ChatReadView(DeviceActionView):
+class ChatReadView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="chats_read",
         summary="Mark a chat as read",

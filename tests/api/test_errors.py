@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 
@@ -114,9 +115,24 @@ def test_cache_down_answers_unavailable(alice):
 
 
 def test_error_codes_are_all_in_the_docs():
-    from config.api.errors import CATALOG
+    from contract.errors import CATALOG
 
     with open("docs/errors.md") as docs:
         text = docs.read()
     missing = [code for code in CATALOG if not re.search(rf"`{code}`", text)]
     assert missing == []
+
+
+def test_every_code_is_raised_by_exactly_one_domain_error_class():
+    from contract.errors import CATALOG, DomainError
+
+    for app in ("accounts", "webhooks", "handles", "messaging"):
+        importlib.import_module(f"{app}.errors")
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    codes = [cls.code for cls in subclasses(DomainError) if "code" in vars(cls)]
+    assert sorted(codes) == sorted(CATALOG)

@@ -13,9 +13,9 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import ApiKey, IdempotencyRecord
 from accounts.tasks import idempotency_records_purge
-from messaging import services
 from messaging.models import Message
-from tests.conftest import assert_error, attach_device
+from messaging.services import sending
+from tests.conftest import assert_error, attach_device, post_message
 
 
 @pytest.fixture(autouse=True)
@@ -28,12 +28,7 @@ def _sender(request):
 
 
 def send(tenant, idempotency_key, text="ci"):
-    return tenant.client.post(
-        "/v1/messages",
-        {"to": "+14155550199", "text": text},
-        format="json",
-        HTTP_IDEMPOTENCY_KEY=idempotency_key,
-    )
+    return post_message(tenant, idempotency_key=idempotency_key, to="+14155550199", text=text)
 
 
 def test_a_replay_returns_the_identical_response(alice):
@@ -74,14 +69,14 @@ def test_without_a_key_every_request_runs(alice):
 
 
 def test_a_server_error_is_not_stored_and_the_retry_runs(alice, monkeypatch):
-    real_send = services.message_send
+    real_send = sending.message_send
 
     def explode(**kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(services, "message_send", explode)
+    monkeypatch.setattr(sending, "message_send", explode)
     assert send(alice, "retry-me").status_code == 500
-    monkeypatch.setattr(services, "message_send", real_send)
+    monkeypatch.setattr(sending, "message_send", real_send)
     retried = send(alice, "retry-me")
     assert retried.status_code == 202
     assert "Idempotent-Replayed" not in retried
@@ -129,12 +124,12 @@ def test_a_request_while_the_first_is_running_is_in_use(alice, monkeypatch):
         seen.append(send(alice, "busy-key"))
         return real_send(**kwargs)
 
-    real_send = services.message_send
-    monkeypatch.setattr(services, "message_send", reenter)
+    real_send = sending.message_send
+    monkeypatch.setattr(sending, "message_send", reenter)
     first = send(alice, "busy-key")
     assert first.status_code == 202
     assert_error(seen[0], 409, "idempotency_key_in_use")
-    monkeypatch.setattr(services, "message_send", real_send)
+    monkeypatch.setattr(sending, "message_send", real_send)
     assert send(alice, "busy-key")["Idempotent-Replayed"] == "true"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.api.errors import ApiError
+from contract.errors import DomainError
 from handles.addresses import handle_normalize
 
 
@@ -42,7 +42,7 @@ def test_valid_handles_are_normalized(raw, normalized):
     ],
 )
 def test_invalid_handles_are_rejected(raw):
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(DomainError) as error:
         handle_normalize(raw, field="to")
     assert error.value.code == "invalid_handle"
     assert error.value.status == 400

@@ -159,9 +159,9 @@ def test_lookup_without_a_handle_is_invalid_request(alice):
 
 
 def test_assigning_a_handle_of_another_account_is_refused(alice, charlie_device):
-    from config.api.errors import ApiError
+    from contract.errors import DomainError
 
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(DomainError) as error:
         services.handle_assign(account=alice.account, address="+14155550177")
     assert error.value.code == "conflict"
     assert Handle.objects.get(address="+14155550177").account_id == charlie_device.handle.account_id

@@ -11,6 +11,7 @@ import pytest
 import redis
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts import services as account_services
 from config.celery import app as celery_app
@@ -87,6 +88,22 @@ def platform(live_server: Any, celery_worker: None) -> Iterator[Platform]:
         device.stop()
 
 
+# --- attachments ---------------------------------------------------------------------------
+
+# A one-pixel PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8"
+    "ffff3f0005fe02fea7d6a4b40000000049454e44ae426082"
+)
+
+
+def upload(tenant: Any, name: str, content: bytes) -> Any:
+    """POST /v1/attachments with one file."""
+    return tenant.client.post(
+        "/v1/attachments", {"file": SimpleUploadedFile(name, content)}, format="multipart"
+    )
+
+
 # --- without workers: drive dispatch and the device protocol by hand -------------------
 
 
@@ -99,7 +116,7 @@ def online(alice_device: Any) -> Any:
 
 
 def dispatch(handle: Handle) -> Any:
-    from messaging.dispatch import handle_dispatch
+    from messaging.services.dispatch import handle_dispatch
 
     return handle_dispatch(handle_id=handle.pk)
 

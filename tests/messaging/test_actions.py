@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from handles.models import Job
 from messaging.models import Message
-from tests.conftest import assert_error
+from tests.conftest import assert_error, send
 from tests.messaging.conftest import wait_until
 from webhooks.models import Event
 
@@ -20,11 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def delivered(platform, **body):
     """A message of this platform's account that the simulator has delivered (and read)."""
-    response = platform.client.post(
-        "/v1/messages", {"to": "+14155550199", "text": "hello", **body}, format="json"
-    )
-    assert response.status_code == 202, response.content
-    message_id = response.json()["data"]["id"]
+    message_id = send(platform, **{"to": "+14155550199", "text": "hello", **body})["id"]
     wait_until(lambda: Message.objects.filter(pk=message_id, status="read").exists(), what="read")
     return message_id
 
@@ -59,7 +55,7 @@ def test_editing_an_sms_is_a_conflict(platform):
 
 
 def test_editing_an_inbound_message_is_a_conflict(platform):
-    from messaging.services import inbound_message_record
+    from messaging.services.inbound import inbound_message_record
 
     handle, _ = platform.handle("+14155550123")
     inbound = inbound_message_record(

@@ -22,21 +22,11 @@ from django.utils import timezone
 from accounts import services as account_services
 from messaging.models import Attachment, Message
 from messaging.tasks import attachments_purge_unused
-from tests.conftest import assert_error, attach_device
-from tests.messaging.conftest import device_pushes, wait_until
+from tests.conftest import assert_error, attach_device, post_message
+from tests.messaging.conftest import PNG, device_pushes, upload, wait_until
 from tests.test_make_run import free_port
 
-PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8"
-    "ffff3f0005fe02fea7d6a4b40000000049454e44ae426082"
-)
 HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
-
-
-def upload(tenant, name, content):
-    return tenant.client.post(
-        "/v1/attachments", {"file": SimpleUploadedFile(name, content)}, format="multipart"
-    )
 
 
 def test_an_upload_is_stored_with_its_real_type_size_and_sha256(alice):
@@ -119,25 +109,25 @@ def test_a_101_mib_upload_is_refused_before_its_body_is_read(gunicorn):
     assert not Attachment.objects.exists()
 
 
-def send(tenant, attachment_ids, to="+14155550199"):
-    return tenant.client.post(
-        "/v1/messages", {"to": to, "attachments": attachment_ids}, format="json"
-    )
+def send_attachments(tenant, attachment_ids, to="+14155550199"):
+    return post_message(tenant, to=to, attachments=attachment_ids)
 
 
 def test_an_attachment_is_sent_once(alice, online):
     attachment_id = upload(alice, "pixel.png", PNG).json()["data"]["id"]
-    first = send(alice, [attachment_id])
+    first = send_attachments(alice, [attachment_id])
     assert first.status_code == 202
     assert first.json()["data"]["attachments"][0]["sha256"] == hashlib.sha256(PNG).hexdigest()
     assert Attachment.objects.get(pk=attachment_id).message_id == first.json()["data"]["id"]
-    assert_error(send(alice, [attachment_id], to="+14155550198"), 400, "invalid_attachments")
+    assert_error(
+        send_attachments(alice, [attachment_id], to="+14155550198"), 400, "invalid_attachments"
+    )
     assert Message.objects.count() == 1
 
 
 def test_another_accounts_attachment_is_invalid_and_not_found(alice, online, charlie):
     theirs = upload(charlie, "pixel.png", PNG).json()["data"]["id"]
-    assert_error(send(alice, [theirs]), 400, "invalid_attachments")
+    assert_error(send_attachments(alice, [theirs]), 400, "invalid_attachments")
     assert_error(alice.client.get(f"/v1/attachments/{theirs}"), 404, "not_found")
     assert_error(alice.client.get(f"/v1/attachments/{theirs}/content"), 404, "not_found")
     assert Attachment.objects.get(pk=theirs).message_id is None
@@ -176,7 +166,7 @@ def test_the_device_receives_the_bytes_it_was_asked_to_send(platform):
     attachment_id = platform.client.post(
         "/v1/attachments", {"file": SimpleUploadedFile("p.png", content)}, format="multipart"
     ).json()["data"]["id"]
-    message_id = send(platform, [attachment_id]).json()["data"]["id"]
+    message_id = send_attachments(platform, [attachment_id]).json()["data"]["id"]
     wait_until(lambda: Message.objects.filter(pk=message_id, status="read").exists(), what="read")
     assert device.downloads == {attachment_id: hashlib.sha256(content).hexdigest()}
 
@@ -203,7 +193,7 @@ def test_inbound_media_becomes_an_attachment_of_the_inbound_message(alice, onlin
 def test_unused_uploads_are_deleted_after_24_hours(alice, online):
     unused = upload(alice, "a.png", PNG).json()["data"]["id"]
     used = upload(alice, "b.png", PNG).json()["data"]["id"]
-    send(alice, [used])
+    send_attachments(alice, [used])
     path = Attachment.objects.get(pk=unused).file.path
     with time_machine.travel(timezone.now() + timedelta(hours=25)):
         assert attachments_purge_unused() == {"deleted": 1}
@@ -213,7 +203,7 @@ def test_unused_uploads_are_deleted_after_24_hours(alice, online):
 
 def test_a_device_cannot_download_another_handles_attachment(alice, online, charlie_device):
     attachment_id = upload(alice, "pixel.png", PNG).json()["data"]["id"]
-    send(alice, [attachment_id])
+    send_attachments(alice, [attachment_id])
     assert online.client.get(f"/device/v1/attachments/{attachment_id}").status_code == 200
     response = charlie_device.client.get(f"/device/v1/attachments/{attachment_id}")
     assert_error(response, 404, "not_found")

@@ -8,9 +8,9 @@ import time_machine
 from django.utils import timezone
 
 from handles.models import RecipientCapability
-from messaging.dispatch import messages_sweep
 from messaging.models import Message
-from tests.conftest import assert_error
+from messaging.services.dispatch import messages_sweep
+from tests.conftest import assert_error, send
 from tests.messaging.conftest import (
     device_pushes,
     device_reports,
@@ -18,12 +18,6 @@ from tests.messaging.conftest import (
     dispatch,
 )
 from webhooks.models import Event
-
-
-def send(tenant, **body):
-    response = tenant.client.post("/v1/messages", body, format="json")
-    assert response.status_code == 202, response.content
-    return response.json()["data"]
 
 
 def receipt(kind, upstream_id, at=None):

@@ -6,14 +6,8 @@ import pytest
 from django.utils import timezone
 
 from messaging.models import Message
-from tests.conftest import assert_error
+from tests.conftest import assert_error, send
 from tests.messaging.conftest import device_pushes
-
-
-def send(tenant, **body):
-    response = tenant.client.post("/v1/messages", body, format="json")
-    assert response.status_code == 202, response.content
-    return response.json()["data"]
 
 
 @pytest.fixture

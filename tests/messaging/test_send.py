@@ -8,18 +8,14 @@ import time_machine
 from django.utils import timezone
 
 from handles import services as handle_services
-from messaging.dispatch import messages_sweep
 from messaging.models import Chat, Message
-from tests.conftest import attach_device
+from messaging.services.dispatch import messages_sweep
+from tests.conftest import attach_device, post_message
 from webhooks.models import Event
 
 
-def send(tenant, **body):
-    return tenant.client.post("/v1/messages", body, format="json")
-
-
 def test_a_send_is_accepted_with_202_and_stored_queued(alice, online):
-    response = send(alice, to="+14155550199", text="hello", metadata={"order": "42"})
+    response = post_message(alice, to="+14155550199", text="hello", metadata={"order": "42"})
     assert response.status_code == 202
     data = response.json()["data"]
     assert data["id"].startswith("msg_")
@@ -41,9 +37,9 @@ def test_a_send_is_accepted_with_202_and_stored_queued(alice, online):
 
 
 def test_the_sender_is_sticky_per_recipient(alice, online):
-    first = send(alice, to="+14155550199", text="1").json()["data"]
+    first = post_message(alice, to="+14155550199", text="1").json()["data"]
     attach_device(alice.account, "+14155550144")
-    second = send(alice, to="+14155550199", text="2").json()["data"]
+    second = post_message(alice, to="+14155550199", text="2").json()["data"]
     assert second["from_handle"] == first["from_handle"] == "+14155550123"
     assert second["chat_id"] == first["chat_id"]
 
@@ -51,15 +47,15 @@ def test_the_sender_is_sticky_per_recipient(alice, online):
 def test_without_history_the_online_handle_with_the_shortest_queue_sends(alice, online):
     quiet = attach_device(alice.account, "+14155550144")
     quiet.client.post("/device/v1/heartbeat", {}, format="json")
-    send(alice, to="+14155550101", text="busy", from_handle="+14155550123")
-    chosen = send(alice, to="+14155550102", text="who sends?").json()["data"]
+    post_message(alice, to="+14155550101", text="busy", from_handle="+14155550123")
+    chosen = post_message(alice, to="+14155550102", text="who sends?").json()["data"]
     assert chosen["from_handle"] == "+14155550144"
 
 
 def test_an_online_handle_is_preferred_over_an_offline_one(alice, online):
     attach_device(alice.account, "+14155550144")  # never called: offline
-    send(alice, to="+14155550101", text="1", from_handle="+14155550123")
-    chosen = send(alice, to="+14155550102", text="2").json()["data"]
+    post_message(alice, to="+14155550101", text="1", from_handle="+14155550123")
+    chosen = post_message(alice, to="+14155550102", text="2").json()["data"]
     assert chosen["from_handle"] == "+14155550123"
 
 
@@ -67,13 +63,13 @@ def test_auto_goes_straight_to_sms_for_a_recipient_known_not_on_imessage(alice, 
     handle_services.capability_set(
         account_id=alice.account.id, address="+14155550199", imessage=False
     )
-    data = send(alice, to="+14155550199", text="hi").json()["data"]
+    data = post_message(alice, to="+14155550199", text="hi").json()["data"]
     assert data["channel"] == "sms"
 
 
 def test_a_group_send_finds_the_same_group_chat_whatever_the_order(alice, online):
-    first = send(alice, to=["+14155550101", "+14155550102"], text="hi all").json()["data"]
-    second = send(alice, to=["+14155550102", "+14155550101"], text="again").json()["data"]
+    first = post_message(alice, to=["+14155550101", "+14155550102"], text="hi all").json()["data"]
+    second = post_message(alice, to=["+14155550102", "+14155550101"], text="again").json()["data"]
     assert first["chat_id"] == second["chat_id"]
     chat = Chat.objects.get(pk=first["chat_id"])
     assert chat.type == "group"
@@ -82,9 +78,9 @@ def test_a_group_send_finds_the_same_group_chat_whatever_the_order(alice, online
 
 
 def test_sending_into_a_chat_uses_its_handle(alice, online):
-    chat_id = send(alice, to="+14155550199", text="1").json()["data"]["chat_id"]
+    chat_id = post_message(alice, to="+14155550199", text="1").json()["data"]["chat_id"]
     attach_device(alice.account, "+14155550144")
-    data = send(alice, chat_id=chat_id, text="2").json()["data"]
+    data = post_message(alice, chat_id=chat_id, text="2").json()["data"]
     assert data["chat_id"] == chat_id
     assert data["from_handle"] == "+14155550123"
     assert data["to"] == "+14155550199"
@@ -92,7 +88,9 @@ def test_sending_into_a_chat_uses_its_handle(alice, online):
 
 def test_a_scheduled_message_waits_until_send_at(alice, online):
     send_at = timezone.now() + timedelta(hours=1)
-    data = send(alice, to="+14155550199", text="later", send_at=send_at.isoformat()).json()["data"]
+    data = post_message(alice, to="+14155550199", text="later", send_at=send_at.isoformat()).json()[
+        "data"
+    ]
     assert data["status"] == "scheduled"
     assert not Event.objects.filter(type="message.queued").exists()
     assert messages_sweep().released == 0

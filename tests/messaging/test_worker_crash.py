@@ -16,8 +16,8 @@ from django.db import connection
 from accounts import services as account_services
 from handles import services as handle_services
 from handles.simulator import Behaviour, SimulatedDevice
-from messaging.dispatch import messages_sweep
 from messaging.models import Message
+from messaging.services.dispatch import messages_sweep
 from tests.conftest import client_for
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from config.api.errors import ApiError
+from contract.errors import DomainError
 from tests.conftest import assert_error
 from webhooks.models import WebhookEndpoint
 from webhooks.urls_safety import check_webhook_url, is_public_address
@@ -48,7 +48,7 @@ def strict(settings):
 
 @pytest.mark.parametrize("url", REJECTED)
 def test_a_non_public_url_is_invalid(strict, url):
-    with pytest.raises(ApiError) as error:
+    with pytest.raises(DomainError) as error:
         check_webhook_url(url)
     assert error.value.code == "invalid_url"
     assert error.value.status == 400

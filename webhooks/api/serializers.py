@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from config.api.serializers import StrictInput, Timestamp
+from contract.serializers import StrictInput, Timestamp
 from webhooks.events import EVENT_TYPES
 
 EVENT_CHOICES = ("*", *EVENT_TYPES)

@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api.auth import request_account
-from config.api.envelope import accepted, created, envelope, ok
-from config.api.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
-from config.api.views import ApiView
+from accounts.api.base import AccountApiView
+from accounts.auth import request_account
+from contract.envelope import accepted, created, envelope, ok
+from contract.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 from webhooks import selectors, services
 from webhooks.api.serializers import (
     DeliveryOutput,
@@ -20,7 +20,7 @@ from webhooks.api.serializers import (
 TAG = "webhooks"
 
 
-class WebhookListView(ApiView):
+class WebhookListView(AccountApiView):
     idempotency_redacted_fields = ("secret",)
 
     def allowed_query_params_for(self, request: Request) -> frozenset[str]:
@@ -54,7 +54,7 @@ class WebhookListView(ApiView):
         return created(WebhookWithSecretOutput(endpoint).data)
 
 
-class WebhookDetailView(ApiView):
+class WebhookDetailView(AccountApiView):
     @extend_schema(
         operation_id="webhooks_retrieve",
         summary="Get a webhook endpoint",
@@ -92,7 +92,7 @@ class WebhookDetailView(ApiView):
         return ok(data)
 
 
-class WebhookRotateSecretView(ApiView):
+class WebhookRotateSecretView(AccountApiView):
     idempotency_redacted_fields = ("secret",)
 
     @extend_schema(
@@ -110,7 +110,7 @@ class WebhookRotateSecretView(ApiView):
         )
 
 
-class WebhookTestView(ApiView):
+class WebhookTestView(AccountApiView):
     @extend_schema(
         operation_id="webhooks_test",
         summary="Send a test event",
@@ -126,7 +126,7 @@ class WebhookTestView(ApiView):
         return accepted(DeliveryOutput(fresh).data)
 
 
-class WebhookDeliveriesView(ApiView):
+class WebhookDeliveriesView(AccountApiView):
     allowed_query_params = PAGE_PARAMS
 
     @extend_schema(
@@ -143,7 +143,7 @@ class WebhookDeliveriesView(ApiView):
         return paged_response(request, selectors.delivery_list(endpoint=endpoint), DeliveryOutput)
 
 
-class DeliveryRedeliverView(ApiView):
+class DeliveryRedeliverView(AccountApiView):
     @extend_schema(
         operation_id="webhook_deliveries_redeliver",
         summary="Redeliver",

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 
 from accounts.management.commands._json import JsonCommand, get_or_fail
 from accounts.models import Account
-from config.api.errors import ApiError
+from contract.errors import DomainError
 from handles import services
 
 
@@ -38,6 +38,6 @@ class Command(JsonCommand):
                 burst=options["burst"],
                 move=options["move"],
             )
-        except ApiError as exc:
+        except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.emit({"handle": handle.address, "account_id": account.id})

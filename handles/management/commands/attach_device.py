@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from accounts.management.commands._json import JsonCommand
-from config.api.errors import ApiError
+from contract.errors import DomainError
 from handles import services
 from handles.addresses import handle_normalize
 from handles.models import Handle
@@ -22,7 +22,7 @@ class Command(JsonCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             address = handle_normalize(options["handle"])
-        except ApiError as exc:
+        except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         handle = Handle.objects.filter(address=address).first()
         if handle is None:

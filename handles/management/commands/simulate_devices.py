@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from config.api.errors import ApiError
+from contract.errors import DomainError
 from handles import services
 from handles.addresses import handle_normalize
 from handles.models import Handle
@@ -49,7 +49,7 @@ class Command(BaseCommand):
         for name in names:
             try:
                 address = handle_normalize(name)
-            except ApiError as exc:
+            except DomainError as exc:
                 raise CommandError(exc.message) from exc
             handle = Handle.objects.filter(address=address).first()
             if handle is None:

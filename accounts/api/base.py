@@ -1,0 +1,44 @@
+"""The base of every `/v1/` view of an account's resources.
+
+Authentication by API key, the active-account rule and the per-key budget come from DRF's
+defaults in settings (`accounts.auth`, `accounts.ratelimit`); this adds what the contract
+promises for writes: POST, PATCH and DELETE run once per Idempotency-Key (see
+`accounts.idempotency`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpResponseBase
+from rest_framework.request import Request
+
+from accounts.idempotency import idempotency_key_of, run_idempotently
+from accounts.models import ApiKey
+from contract.views import ApiView
+
+
+# A view of the authenticated account's resources, with idempotent writes. (No docstring:
+# drf-spectacular publishes the nearest class docstring as the description of operations
+# that have none, and the document must not change with this class.)
+class AccountApiView(ApiView):
+    # False for views whose writes wait on a device: see accounts.idempotency.
+    idempotent_in_transaction = True
+    # Fields of `data` that hold a secret shown once: never stored for a replay.
+    idempotency_redacted_fields: tuple[str, ...] = ()
+
+    def respond_once(
+        self, request: Request, respond: Callable[[], HttpResponseBase]
+    ) -> HttpResponseBase:
+        key = idempotency_key_of(request)
+        api_key = request.auth
+        if key is None or not isinstance(api_key, ApiKey):
+            return respond()
+        return run_idempotently(
+            request=request,
+            account=api_key.account,
+            key=key,
+            respond=respond,
+            in_transaction=self.idempotent_in_transaction,
+            redact=self.idempotency_redacted_fields,
+        )

@@ -1,0 +1,176 @@
+"""`Idempotency-Key` for every POST, PATCH and DELETE of the API, once, for all views.
+
+- The key's scope is the account; a stored response is kept 24 hours.
+- The same key with the same method, path and body replays the stored response byte for
+  byte (status, body, request id) with `Idempotent-Replayed: true`.
+- The same key with a different request answers 422 `idempotency_key_reused`.
+- While the first request with a key runs, another with that key answers 409
+  `idempotency_key_in_use` (a lock in the shared cache, so it holds across processes).
+- The response is stored in the same transaction as the work: a 5xx rolls both back, and
+  429/401 are decided before the work starts, so none of them is stored and a retry runs.
+- A secret shown once (a new API key, a webhook signing secret) is never stored: its field
+  is null in the stored response, so a replay says what was created but not the secret.
+- Views whose work is a synchronous device action (the device must see the job before the
+  view returns) run outside that transaction; their response is stored right after, and
+  the lock still keeps a second request with the key out while the first runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseBase
+from django.utils import timezone
+from rest_framework.request import Request
+
+from accounts.errors import IdempotencyKeyInUse, IdempotencyKeyReused
+from accounts.models import Account, IdempotencyRecord
+from contract.errors import InvalidRequest
+from contract.request_id import HEADER as REQUEST_ID_HEADER
+from contract.request_id import current_request_id
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+METHODS = frozenset({"POST", "PATCH", "DELETE"})
+_VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+# Responses that are never stored: the client must be able to retry them.
+_NEVER_STORED = frozenset({401, 429})
+
+
+def idempotency_key_of(request: Request) -> str | None:
+    """The request's Idempotency-Key, validated; None when absent or not applicable."""
+    if request.method not in METHODS:
+        return None
+    key = request.META.get("HTTP_IDEMPOTENCY_KEY")
+    if key is None:
+        return None
+    if not _VALID_KEY.match(key):
+        raise InvalidRequest(
+            "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.",
+            fields={HEADER: ["Must be 1 to 255 printable ASCII characters."]},
+        )
+    return key
+
+
+def request_fingerprint(request: Request) -> str:
+    """SHA-256 of method, path (with query) and body; JSON bodies compared by value."""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type.startswith("multipart/"):
+        # Compared by its fields and its files' sha256 (taken while it streamed in), never
+        # by the raw body: the multipart boundary differs between retries of one upload.
+        fields = sorted((k, v) for k, v in request.POST.items())
+        files = sorted(getattr(request._request, "upload_digests", {}).items())
+        raw = json.dumps([fields, files, sorted(request.FILES)]).encode()
+    else:
+        raw = request._request.body
+    body = raw
+    if raw and content_type.startswith("application/json"):
+        try:
+            body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
+        except ValueError:
+            body = raw
+    digest = hashlib.sha256()
+    for part in (request.method or "").encode(), request.get_full_path().encode(), body:
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _redacted(body: bytes, fields: tuple[str, ...]) -> bytes:
+    """The body without secrets that are shown once (`data.<field>` becomes null)."""
+    if not fields:
+        return body
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or not any(name in data for name in fields):
+        return body
+    for name in fields:
+        if name in data:
+            data[name] = None
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _storable(status: int) -> bool:
+    return status < 500 and status not in _NEVER_STORED
+
+
+def _replay(record: IdempotencyRecord) -> HttpResponse:
+    response = HttpResponse(
+        bytes(record.body), status=record.status_code, content_type=record.content_type
+    )
+    response[REPLAYED_HEADER] = "true"
+    response[REQUEST_ID_HEADER] = record.request_id
+    return response
+
+
+def run_idempotently(
+    *,
+    request: Request,
+    account: Account,
+    key: str,
+    respond: Callable[[], HttpResponseBase],
+    in_transaction: bool = True,
+    redact: tuple[str, ...] = (),
+) -> HttpResponseBase:
+    """Run `respond` at most once per (account, key); replay or refuse repeats."""
+    fingerprint = request_fingerprint(request)
+    lock_key = "idem-lock:" + hashlib.sha256(f"{account.pk}\0{key}".encode()).hexdigest()
+    lock_seconds = int(settings.SWITCHBOARD_IDEMPOTENCY_LOCK_SECONDS)
+    if not cache.add(lock_key, current_request_id(), timeout=lock_seconds):
+        raise IdempotencyKeyInUse()
+    try:
+        expires_before = timezone.now() - timedelta(
+            hours=int(settings.SWITCHBOARD_IDEMPOTENCY_TTL_HOURS)
+        )
+        record = IdempotencyRecord.objects.filter(account=account, key=key).first()
+        if record is not None and record.created_at < expires_before:
+            record.delete()  # past its retention: the key is free again
+            record = None
+        if record is not None:
+            if record.fingerprint != fingerprint:
+                raise IdempotencyKeyReused(
+                    f"Idempotency-Key {key!r} was already used with a different request "
+                    f"({record.method} {record.path}).",
+                )
+            return _replay(record)
+        if not in_transaction:
+            response = respond()
+            if hasattr(response, "render"):
+                response.render()
+        with transaction.atomic():
+            if in_transaction:
+                work = transaction.savepoint()
+                response = respond()
+                if hasattr(response, "render"):
+                    response.render()
+                if response.status_code >= 400:
+                    # Errors change nothing: drop the work (and its on-commit tasks), keep
+                    # the answer so a retry of the same request gets the same answer.
+                    transaction.savepoint_rollback(work)
+                else:
+                    transaction.savepoint_commit(work)
+            if _storable(response.status_code):
+                IdempotencyRecord.objects.create(
+                    account=account,
+                    key=key,
+                    fingerprint=fingerprint,
+                    method=request.method or "",
+                    path=request.get_full_path()[:2048],
+                    status_code=response.status_code,
+                    content_type=response.get("Content-Type", "application/json"),
+                    body=_redacted(bytes(response.content), redact),  # type: ignore[attr-defined]
+                    request_id=response.get(REQUEST_ID_HEADER) or current_request_id(),
+                )
+        return response
+    finally:
+        cache.delete(lock_key)

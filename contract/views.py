@@ -1,0 +1,84 @@
+"""The base of every API view: strict query, upload limits, rate-limit headers, and one
+seam (`respond_once`) where `accounts` runs writes under their Idempotency-Key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from contract.errors import InvalidRequest
+from contract.ratelimit import apply_rate_limit_headers
+from contract.uploads import install_upload_handler
+
+
+class ApiView(APIView):
+    """An API view. Subclasses name the query parameters they accept."""
+
+    allowed_query_params: frozenset[str] = frozenset()
+
+    def upload_limit(self) -> int | None:
+        """The largest upload this view takes, enforced (and hashed) as it streams."""
+        return None
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        limit = self.upload_limit()
+        if limit is not None:
+            install_upload_handler(request, limit)
+        return super().initialize_request(request, *args, **kwargs)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - self.allowed_query_params_for(request))
+        if unknown:
+            raise InvalidRequest(
+                f"Unknown query parameter: {unknown[0]}.",
+                fields={name: ["This query parameter is not allowed."] for name in unknown},
+            )
+
+    def allowed_query_params_for(self, request: Request) -> frozenset[str]:
+        return self.allowed_query_params
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        apply_rate_limit_headers(request._request, response)
+        return response
+
+    def respond_once(
+        self, request: Request, respond: Callable[[], HttpResponseBase]
+    ) -> HttpResponseBase:
+        """Run the handler (`respond`). Subclasses may run it at most once per request key."""
+        return respond()
+
+    def _respond(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        method = (request.method or "").lower()
+        handler = getattr(self, method, None) if method in self.http_method_names else None
+        try:
+            response = (handler or self.http_method_not_allowed)(request, *args, **kwargs)
+        except Exception as exc:
+            response = self.handle_exception(exc)
+        return self.finalize_response(request, response, *args, **kwargs)
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """DRF's dispatch, with the handler run through `respond_once`."""
+        self.args = args
+        self.kwargs = kwargs
+        drf_request = self.initialize_request(request, *args, **kwargs)
+        self.request = drf_request
+        self.headers = self.default_response_headers
+        try:
+            self.initial(drf_request, *args, **kwargs)
+            response = self.respond_once(
+                drf_request, lambda: self._respond(drf_request, *args, **kwargs)
+            )
+        except Exception as exc:
+            return self.finalize_response(drf_request, self.handle_exception(exc))
+        # A replay skipped finalize_response: it still gets this request's limits.
+        apply_rate_limit_headers(request, response)
+        return response

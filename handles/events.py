@@ -1,0 +1,25 @@
+"""The events handles publish, and the `data` each carries (the only place it is built)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from contract.times import rfc3339
+from handles.models import Handle
+from webhooks.services import event_publish
+
+
+def handle_status_data(handle: Handle, *, status: str, at: datetime) -> dict[str, Any]:
+    """The `data` of `handle.online` and `handle.offline`."""
+    return {"handle": handle.address, "status": status, "at": rfc3339(at)}
+
+
+def handle_status_changed(handle: Handle, *, status: str, at: datetime) -> None:
+    """Publish `handle.<status>` to the handle's account, if it has one."""
+    if handle.account_id is not None:
+        event_publish(
+            account=handle.account_id,
+            type=f"handle.{status}",
+            data=handle_status_data(handle, status=status, at=at),
+        )

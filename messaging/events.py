@@ -1,0 +1,139 @@
+"""What messaging tells the outside world: the JSON form of a message and of a chat, and the
+events it publishes with them.
+
+A message (or chat) reads the same in an API response and in a webhook event's `data`:
+both come from `message_data` / `chat_data`, and the API's output serializers render with
+them (`messaging.api.serializers`). Services publish through the functions below, inside
+the transaction of their change (the outbox, `webhooks.services.event_publish`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contract.times import rfc3339
+from messaging.models import Attachment, Chat, Message, Reaction
+from webhooks.services import event_publish
+
+# The event of each status a message can move to; no event for `scheduled` and `sending`.
+STATUS_EVENTS: dict[str, str] = {
+    Message.Status.QUEUED: "message.queued",
+    Message.Status.SENT: "message.sent",
+    Message.Status.DELIVERED: "message.delivered",
+    Message.Status.READ: "message.read",
+    Message.Status.FAILED: "message.failed",
+    Message.Status.RECEIVED: "message.received",
+}
+
+
+def _time(moment: Any) -> str | None:
+    return None if moment is None else rfc3339(moment)
+
+
+def attachment_data(attachment: Attachment) -> dict[str, Any]:
+    """An attachment as a message (and a device's `send` job) carries it."""
+    return {
+        "id": attachment.id,
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+        "size": attachment.size,
+        "sha256": attachment.sha256,
+    }
+
+
+def message_attachments(message: Message) -> list[Attachment]:
+    """The message's attachments in the order they were given (prefetch `attachments`)."""
+    return sorted(message.attachments.all(), key=lambda a: (a.position, a.id))
+
+
+def _reaction_data(reaction: Reaction) -> dict[str, Any]:
+    return {
+        "type": str(reaction.type),
+        "from_handle": reaction.from_handle,
+        "created_at": rfc3339(reaction.created_at),
+    }
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """A message, as the API answers it and as `message.*` events carry it."""
+    error = None
+    if message.error_code:
+        error = {"code": message.error_code, "message": message.error_message}
+    return {
+        "id": message.id,
+        "chat_id": message.chat_id,
+        "direction": str(message.direction),
+        "from_handle": message.from_handle,
+        "to": message.to,
+        "channel": str(message.channel),
+        "status": str(message.status),
+        "text": message.text,
+        "attachments": [attachment_data(a) for a in message_attachments(message)],
+        "effect": message.effect or None,
+        "reply_to": message.reply_to_id,
+        "reactions": [_reaction_data(r) for r in message.reactions.all()],
+        "metadata": {str(key): str(value) for key, value in message.metadata.items()},
+        "error": error,
+        "attempts": message.attempts,
+        "created_at": rfc3339(message.created_at),
+        "send_at": _time(message.send_at),
+        "sent_at": _time(message.sent_at),
+        "delivered_at": _time(message.delivered_at),
+        "read_at": _time(message.read_at),
+        "failed_at": _time(message.failed_at),
+        "edited_at": _time(message.edited_at),
+        "unsent_at": _time(message.unsent_at),
+    }
+
+
+def chat_data(chat: Chat) -> dict[str, Any]:
+    """A chat, as the API answers it and as `chat.updated` carries it."""
+    return {
+        "id": chat.id,
+        "type": str(chat.type),
+        "handle": chat.handle.address,
+        "participants": [str(p) for p in chat.participants],
+        "name": chat.name or None,
+        "channel": str(chat.channel),
+        "created_at": rfc3339(chat.created_at),
+        "last_message_at": _time(chat.last_message_at),
+    }
+
+
+# --- publishing ------------------------------------------------------------------------
+
+
+def message_status_changed(message: Message) -> None:
+    """Publish the event of the status the message just moved to, if that status has one."""
+    event_type = STATUS_EVENTS.get(message.status)
+    if event_type is not None:
+        event_publish(account=message.account_id, type=event_type, data=message_data(message))
+
+
+def message_edited(message: Message) -> None:
+    event_publish(account=message.account_id, type="message.edited", data=message_data(message))
+
+
+def message_unsent(message: Message) -> None:
+    event_publish(account=message.account_id, type="message.unsent", data=message_data(message))
+
+
+def reaction_changed(message: Message, *, type: str, from_handle: str, removed: bool) -> None:
+    """Publish `reaction.added` or `reaction.removed`, with the message as it is now."""
+    event_publish(
+        account=message.account_id,
+        type="reaction.removed" if removed else "reaction.added",
+        data={
+            "message_id": message.id,
+            "type": type,
+            "from_handle": from_handle,
+            "message": message_data(message),
+        },
+    )
+
+
+def chat_updated(chat: Chat, *, change: str) -> None:
+    """Publish `chat.updated`; `change` says what: created, name or participants."""
+    event_publish(
+        account=chat.account_id, type="chat.updated", data={**chat_data(chat), "change": change}
+    )

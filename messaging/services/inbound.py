@@ -1,0 +1,273 @@
+"""What devices tell messaging: the result of a send, receipts, inbound messages, reactions
+and group changes made by others.
+
+Each handler is registered with `handles.registry` for its job kind or event type (on
+import; `MessagingConfig.ready` imports this module) and runs inside the transaction that
+records what the device reported, so a report is applied once or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from contract.errors import InvalidRequest
+from handles import registry
+from handles import services as handle_services
+from handles.addresses import handle_normalize, is_email
+from handles.models import Channel, Device, Handle, Job
+from messaging import events
+from messaging.models import Chat, Message, MessageStatusEvent, Reaction
+from messaging.services.actions import reaction_record
+from messaging.services.attachments import attachments_claim
+from messaging.services.groups import group_apply
+from messaging.services.lifecycle import dispatch_soon, message_transition
+from messaging.services.routing import Route, chat_for
+
+
+def _at(data: dict[str, Any]) -> datetime:
+    raw = data.get("at")
+    moment = parse_datetime(raw) if isinstance(raw, str) else None
+    if raw is not None and (moment is None or moment.tzinfo is None):
+        raise InvalidRequest("data.at must be an RFC 3339 time with a zone.")
+    return moment or timezone.now()
+
+
+def inbound_message_record(
+    *,
+    handle: Handle,
+    upstream_id: str,
+    sender: str,
+    participants: list[str],
+    chat_id: str | None,
+    channel: str,
+    text: str,
+    at: datetime,
+    attachments: list[str] | None = None,
+) -> Message | None:
+    """Record a message a device received, in its chat (created when new); once per upstream id."""
+    if handle.account_id is None:
+        return None
+    existing = Message.objects.filter(handle=handle, upstream_id=upstream_id).first()
+    if existing is not None:
+        return existing
+    account = handle.account
+    assert account is not None
+    others = sorted({p for p in participants if p != handle.address} | {sender})
+    chat = None
+    if chat_id:
+        chat = Chat.objects.filter(account=account, handle=handle, pk=chat_id).first()
+    if chat is None:
+        route = Route(handle=handle, chat=None, recipients=others, is_group=len(others) > 1)
+        chat = chat_for(account, route, channel)
+    message = Message.objects.create(
+        account=account,
+        chat=chat,
+        handle=handle,
+        direction=Message.Direction.INBOUND,
+        from_handle=sender,
+        to=handle.address,
+        channel=channel,
+        requested_channel=channel,
+        status=Message.Status.RECEIVED,
+        text=text,
+        upstream_id=upstream_id,
+        created_at=at,
+    )
+    if attachments:
+        attachments_claim(account=account, message=message, ids=attachments)
+    Chat.objects.filter(pk=chat.pk).update(last_message_at=at)
+    MessageStatusEvent.objects.create(
+        message=message, status=Message.Status.RECEIVED, at=at, source="device"
+    )
+    events.message_status_changed(message)
+    return message
+
+
+def recipient_not_on_imessage(*, message: Message) -> None:
+    """Remember it, so `auto` goes straight to SMS next time."""
+    if isinstance(message.to, str) and not is_email(message.to):
+        handle_services.capability_set(
+            account_id=message.account_id, address=message.to, imessage=False
+        )
+
+
+@registry.on_job_result("send")
+def send_job_finished(job: Job) -> None:
+    """A device reported a send: sent, re-queued on SMS after `not_registered`, or failed."""
+    message = Message.objects.select_for_update().select_related("handle").filter(job=job).first()
+    if message is None:
+        return
+    result = job.result or {}
+    if result.get("ok"):
+        if result.get("upstream_id") and message.upstream_id != result["upstream_id"]:
+            message.upstream_id = result["upstream_id"]
+            message.save(update_fields=["upstream_id"])
+        # Recorded even when a receipt got here first (then it is history, not a step back).
+        message_transition(message, Message.Status.SENT, source="device")
+        return
+    if message.status != Message.Status.SENDING:
+        return
+    error = result.get("error") or {"code": "failed", "message": "The device could not send it."}
+    if error.get("code") == "not_registered" and message.channel == Channel.IMESSAGE:
+        recipient_not_on_imessage(message=message)
+        if message.fallback:
+            message.channel = Channel.SMS
+            message.job = None
+            message.save(update_fields=["channel", "job"])
+            # Keeps its place (queued_at): it goes out next, now as SMS.
+            message_transition(
+                message,
+                Message.Status.QUEUED,
+                source="device",
+                detail="Recipient is not on iMessage (not_registered): falling back to SMS.",
+                force=True,
+            )
+            dispatch_soon(message.handle_id)
+            return
+    message_transition(
+        message,
+        Message.Status.FAILED,
+        source="device",
+        detail=f"{error.get('code')}: {error.get('message', '')}",
+        error={"code": str(error.get("code", "failed")), "message": str(error.get("message", ""))},
+    )
+
+
+def _outbound_of(device: Device, data: dict[str, Any]) -> Message | None:
+    upstream_id, message_id = data.get("upstream_id"), data.get("message_id")
+    query = Message.objects.select_for_update().filter(
+        handle_id=device.handle_id, account_id=device.handle.account_id
+    )
+    if upstream_id:
+        found = query.filter(upstream_id=upstream_id).first()
+        if found is not None:
+            return found
+    if message_id:
+        return query.filter(pk=message_id).first()
+    return None
+
+
+def _receipt(status: str) -> registry.DeviceEventHandler:
+    def apply(device: Device, external_id: str, data: dict[str, Any]) -> None:
+        message = _outbound_of(device, data)
+        if message is None or message.direction != Message.Direction.OUTBOUND:
+            return  # a receipt for something we did not send (e.g. sent from the phone)
+        at = _at(data)
+        if message.status == Message.Status.SENDING:
+            # The receipt overtook the device's result: it was sent, at the latest then.
+            message_transition(
+                message, Message.Status.SENT, source="device", at=at, detail="implied by receipt"
+            )
+        message_transition(message, status, source="device", at=at)
+
+    return apply
+
+
+registry.on_device_event("message.delivered")(_receipt(Message.Status.DELIVERED))
+registry.on_device_event("message.read")(_receipt(Message.Status.READ))
+
+
+@registry.on_device_event("message.failed")
+def message_failed_after_sending(device: Device, external_id: str, data: dict[str, Any]) -> None:
+    message = _outbound_of(device, data)
+    if message is None or message.direction != Message.Direction.OUTBOUND:
+        return
+    error = data.get("error") or {}
+    message_transition(
+        message,
+        Message.Status.FAILED,
+        source="device",
+        at=_at(data),
+        detail="failed after it was sent",
+        error={"code": str(error.get("code", "failed")), "message": str(error.get("message", ""))},
+    )
+
+
+@registry.on_device_event("message.received")
+def message_received(device: Device, external_id: str, data: dict[str, Any]) -> None:
+    sender = handle_normalize(data.get("from"), field="data.from")
+    participants = [
+        handle_normalize(p, field="data.participants") for p in data.get("participants") or []
+    ]
+    channel = data.get("channel") or Channel.IMESSAGE
+    if channel not in Channel.values:
+        raise InvalidRequest("data.channel must be imessage, sms or whatsapp.")
+    text = data.get("text") or ""
+    if not isinstance(text, str) or len(text) > 10_000:
+        raise InvalidRequest("data.text must be a string of at most 10,000 chars.")
+    inbound_message_record(
+        handle=device.handle,
+        upstream_id=str(data.get("upstream_id") or external_id),
+        sender=sender,
+        participants=participants,
+        chat_id=data.get("chat_id"),
+        channel=channel,
+        text=text,
+        at=_at(data),
+        attachments=[str(a) for a in data.get("attachments") or []],
+    )
+
+
+def _reaction(removed: bool) -> registry.DeviceEventHandler:
+    def apply(device: Device, external_id: str, data: dict[str, Any]) -> None:
+        kind = data.get("type")
+        if kind not in Reaction.Type.values:
+            raise InvalidRequest(f"data.type must be one of {', '.join(Reaction.Type.values)}.")
+        sender = handle_normalize(data.get("from"), field="data.from")
+        target = _any_message_of(device, data)
+        if target is not None:
+            reaction_record(message=target, from_handle=sender, type=kind, removed=removed)
+
+    return apply
+
+
+def _any_message_of(device: Device, data: dict[str, Any]) -> Message | None:
+    upstream_id, message_id = data.get("upstream_id"), data.get("message_id")
+    query = Message.objects.filter(handle_id=device.handle_id, account_id=device.handle.account_id)
+    if upstream_id and (found := query.filter(upstream_id=upstream_id).first()):
+        return found
+    return query.filter(pk=message_id).first() if message_id else None
+
+
+registry.on_device_event("reaction.added")(_reaction(removed=False))
+registry.on_device_event("reaction.removed")(_reaction(removed=True))
+
+
+@registry.on_device_event("chat.updated")
+def chat_updated(device: Device, external_id: str, data: dict[str, Any]) -> None:
+    """A group changed on the device (renamed, people added or removed by someone)."""
+    chats = (
+        Chat.objects.select_for_update()
+        .select_related("handle")
+        .filter(
+            handle_id=device.handle_id,
+            account_id=device.handle.account_id,
+            type=Chat.Type.GROUP,
+        )
+    )
+    chat = None
+    if data.get("chat_id"):
+        chat = chats.filter(pk=data["chat_id"]).first()
+    if chat is None and data.get("upstream_id"):
+        chat = chats.filter(upstream_id=data["upstream_id"]).first()
+    if chat is None:
+        return
+    name = data.get("name")
+    if name is not None and (not isinstance(name, str) or len(name) > 200):
+        raise InvalidRequest("data.name must be a string of at most 200 chars.")
+    group_apply(
+        chat=chat,
+        name=name,
+        add=tuple(handle_normalize(h, field="data.added") for h in data.get("added") or []),
+        remove=tuple(handle_normalize(h, field="data.removed") for h in data.get("removed") or []),
+    )
+
+
+@registry.on_handle_online
+def handle_came_online(handle_id: int) -> None:
+    """A handle's device is back: its queue goes out again."""
+    dispatch_soon(handle_id)

@@ -1,0 +1,173 @@
+"""A message's status lifecycle: transitions, retry, cancel, expiry, and waking the dispatcher.
+
+Every status change goes through `message_transition`, which records it in the history,
+publishes its event on the outbox in the same transaction, and never lets a status go
+backwards (a late receipt is recorded, not applied). Dispatch is enqueued in one place,
+`dispatch_soon`, by task name: services never import `messaging.tasks`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from contract.errors import Conflict
+from messaging import events
+from messaging.errors import InvalidFromHandle
+from messaging.models import Message, MessageStatusEvent
+
+# Outbound statuses only move forward along this order (failed is reachable from queued,
+# sending and sent; retry is the one explicit way back, from failed to queued).
+RANK: dict[str, int] = {
+    Message.Status.SCHEDULED: 0,
+    Message.Status.QUEUED: 1,
+    Message.Status.SENDING: 2,
+    Message.Status.SENT: 3,
+    Message.Status.DELIVERED: 4,
+    Message.Status.READ: 5,
+}
+TIME_FIELD: dict[str, str] = {
+    Message.Status.SENT: "sent_at",
+    Message.Status.DELIVERED: "delivered_at",
+    Message.Status.READ: "read_at",
+    Message.Status.FAILED: "failed_at",
+}
+DISPATCH_TASK = "messaging.tasks.handle_dispatch"
+EXPIRED = {"code": "expired", "message": "Not sent within its time to live."}
+
+
+def message_ttl() -> timedelta:
+    return timedelta(hours=int(settings.SWITCHBOARD_MESSAGE_TTL_HOURS))
+
+
+def dispatch_soon(handle_id: int, *, countdown: float = 0.0) -> None:
+    """Run the handle's dispatcher once this transaction commits (never for rolled-back
+    work; at once outside a transaction), after `countdown` seconds."""
+    transaction.on_commit(
+        lambda: current_app.send_task(DISPATCH_TASK, args=(handle_id,), countdown=countdown)
+    )
+
+
+def message_transition(
+    message: Message,
+    status: str,
+    *,
+    source: str,
+    at: datetime | None = None,
+    detail: str = "",
+    error: dict[str, str] | None = None,
+    force: bool = False,
+) -> bool:
+    """Move `message` to `status` if that is forward; record it either way. True if applied.
+
+    `force` is for the two deliberate moves back: retry (failed → queued) and SMS fallback
+    (sending → queued).
+    """
+    at = at or timezone.now()
+    current = message.status
+    if force:
+        applied = True
+    elif status == Message.Status.FAILED:
+        applied = current in (
+            Message.Status.SCHEDULED,
+            Message.Status.QUEUED,
+            Message.Status.SENDING,
+            Message.Status.SENT,
+        )
+    else:
+        applied = current in RANK and status in RANK and RANK[status] > RANK[current]
+    fields: list[str] = []
+    time_field = TIME_FIELD.get(status)
+    if (
+        time_field
+        and getattr(message, time_field) is None
+        and (applied or status != Message.Status.FAILED)
+    ):
+        # A late receipt still tells us when it happened.
+        setattr(message, time_field, at)
+        fields.append(time_field)
+    if applied:
+        message.status = status
+        fields.append("status")
+        if error is not None:
+            message.error_code = error.get("code", "")[:64]
+            message.error_message = error.get("message", "")[:1000]
+            fields += ["error_code", "error_message"]
+    if fields:
+        message.save(update_fields=fields)
+    MessageStatusEvent.objects.create(
+        message=message, status=status, at=at, source=source, detail=detail[:500], applied=applied
+    )
+    if applied:
+        events.message_status_changed(message)
+    return applied
+
+
+def message_expire(message: Message, *, source: str) -> None:
+    """Fail a message that was not sent within its time to live."""
+    message_transition(
+        message, Message.Status.FAILED, source=source, detail="expired", error=EXPIRED
+    )
+
+
+def _locked(message: Message) -> Message:
+    return Message.objects.select_for_update().select_related("handle").get(pk=message.pk)
+
+
+@transaction.atomic
+def message_retry(*, message: Message) -> Message:
+    """Send a failed message again: same id, back in the queue, attempts + 1."""
+    message = _locked(message)
+    if message.status != Message.Status.FAILED or message.direction != Message.Direction.OUTBOUND:
+        raise Conflict(
+            f"Only a failed outbound message can be retried; this one is {message.status}."
+        )
+    if message.handle.account_id != message.account_id:
+        raise InvalidFromHandle(
+            "This message's handle is no longer assigned to your account; send it anew."
+        )
+    # A new attempt: the last one's times and network id stay in the history only.
+    message.attempts += 1
+    message.error_code = ""
+    message.error_message = ""
+    message.queued_at = timezone.now()
+    message.job = None
+    message.upstream_id = None
+    for time_field in TIME_FIELD.values():
+        setattr(message, time_field, None)
+    message.save(
+        update_fields=[
+            "attempts",
+            "error_code",
+            "error_message",
+            "queued_at",
+            "job",
+            "upstream_id",
+            *TIME_FIELD.values(),
+        ]
+    )
+    message_transition(message, Message.Status.QUEUED, source="api", detail="retry", force=True)
+    dispatch_soon(message.handle_id)
+    return message
+
+
+@transaction.atomic
+def message_cancel(*, message: Message) -> Message:
+    """Stop a scheduled or queued message: it fails with `canceled` and never goes out."""
+    message = _locked(message)
+    if message.status not in (Message.Status.SCHEDULED, Message.Status.QUEUED):
+        raise Conflict(
+            f"Only a scheduled or queued message can be canceled; this one is {message.status}."
+        )
+    message_transition(
+        message,
+        Message.Status.FAILED,
+        source="api",
+        detail="canceled",
+        error={"code": "canceled", "message": "Canceled before it was sent."},
+    )
+    return message
