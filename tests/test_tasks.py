@@ -1,0 +1,23 @@
+"""Work is enqueued by task name (services never import tasks): every name must be a task."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from config.celery import app as celery_app
+from messaging.services.lifecycle import DISPATCH_TASK
+from webhooks.services import DELIVER_TASK, FAN_OUT_TASK
+
+
+def registered_tasks() -> set[str]:
+    celery_app.loader.import_default_modules()
+    return set(celery_app.tasks)
+
+
+def test_every_task_services_enqueue_by_name_is_registered():
+    assert {DISPATCH_TASK, DELIVER_TASK, FAN_OUT_TASK} <= registered_tasks()
+
+
+def test_every_task_beat_runs_is_registered():
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled <= registered_tasks()
