@@ -36,15 +36,18 @@ class Account(models.Model):
 
 
 class Membership(models.Model):
+    """A person in an account, with a role: what they may do in its dashboard."""
+
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        MEMBER = "member", "Member"
+        OWNER = "owner", "Owner"  # everything, members and the account included
+        DEVELOPER = "developer", "Developer"  # keys, webhooks, messages
+        VIEWER = "viewer", "Viewer"  # reads only
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -1,16 +1,25 @@
-"""Writes to accounts and keys: the operator CLI, admin and dashboard all come here."""
+"""Writes to accounts, members and keys: the operator CLI, admin and dashboard all come here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Account, ApiKey, IdempotencyRecord, Membership
 from accounts.selectors import secret_hash
+from contract.errors import Conflict, InvalidRequest
 from contract.ids import random_token
 
 KEY_PREFIX = "sk_live_"
@@ -43,15 +52,118 @@ def account_create(
     """Create an account with a first API key, and its owner's membership when given."""
     account = Account.objects.create(name=name, is_active=active)
     if owner_email:
-        user_model = get_user_model()
-        email = user_model.objects.normalize_email(owner_email).lower()
-        user = user_model.objects.filter(email__iexact=email).first()
-        if user is None:
-            user = user_model(username=email, email=email)
-            user.set_unusable_password()
-            user.save()
-        Membership.objects.create(user=user, account=account, role=Membership.Role.OWNER)
+        member_add(account=account, email=owner_email, role=Membership.Role.OWNER)
     return account, api_key_create(account=account, name="Default key")
+
+
+def account_rename(*, account: Account, name: str) -> Account:
+    Account.objects.filter(pk=account.pk).update(name=name)
+    account.name = name
+    return account
+
+
+# --- members -------------------------------------------------------------------------
+
+
+def _user_for(email: str, password: str | None) -> User:
+    """The person with this email (made when new; their email is their username)."""
+    user_model = User
+    address = user_model.objects.normalize_email(email).strip().lower()
+    user = user_model.objects.filter(email__iexact=address).first()
+    if user is None:
+        user = user_model(username=address, email=address)
+        user.set_unusable_password()
+    if password is not None:
+        validate_password(password, user)
+        user.set_password(password)
+    user.save()
+    return user
+
+
+def set_password_url(*, user: User) -> str:
+    """A link that lets `user` choose a password, once (it dies when the password changes)."""
+    path = reverse(
+        "dashboard-set-password",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    return settings.SWITCHBOARD_BASE_URL + path
+
+
+@dataclass(frozen=True)
+class AddedMember:
+    membership: Membership
+    # A one-time link to choose a password; None when the person already has one.
+    invite_url: str | None
+
+
+@transaction.atomic
+def member_add(
+    *, account: Account, email: str, role: str, password: str | None = None
+) -> AddedMember:
+    """Put the person with `email` in `account` with `role` (a new role if already there)."""
+    if role not in Membership.Role.values:
+        raise InvalidRequest(f"role must be one of {', '.join(Membership.Role.values)}.")
+    user = _user_for(email, password)
+    membership = Membership.objects.filter(account=account, user=user).first()
+    if membership is None:
+        membership = Membership.objects.create(account=account, user=user, role=role)
+    elif membership.role != role:
+        member_set_role(membership=membership, role=role)
+    invite_url = None if user.has_usable_password() else set_password_url(user=user)
+    return AddedMember(membership=membership, invite_url=invite_url)
+
+
+def member_invite(*, account: Account, email: str, role: str, invited_by: str) -> AddedMember:
+    """Add the person and email them the link to sign in (or to choose a password first)."""
+    added = member_add(account=account, email=email, role=role)
+    link = added.invite_url or settings.SWITCHBOARD_BASE_URL + reverse("dashboard-login")
+    body = render_to_string(
+        "accounts/email/invitation.txt",
+        {"account": account, "invited_by": invited_by, "link": link, "role": role},
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            f"You are invited to {account.name} on Switchboard",
+            body,
+            None,
+            [added.membership.user.email],
+        )
+    )
+    return added
+
+
+def _owners_left_without(membership: Membership) -> int:
+    return (
+        Membership.objects.filter(account_id=membership.account_id, role=Membership.Role.OWNER)
+        .exclude(pk=membership.pk)
+        .count()
+    )
+
+
+@transaction.atomic
+def member_set_role(*, membership: Membership, role: str) -> Membership:
+    """Change a member's role; the account always keeps an owner."""
+    if role not in Membership.Role.values:
+        raise InvalidRequest(f"role must be one of {', '.join(Membership.Role.values)}.")
+    Account.objects.select_for_update().filter(pk=membership.account_id).first()
+    demoting = membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER
+    if demoting and not _owners_left_without(membership):
+        raise Conflict("An account keeps at least one owner.")
+    Membership.objects.filter(pk=membership.pk).update(role=role)
+    membership.role = role
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    """Take a person out of the account; the last owner stays."""
+    Account.objects.select_for_update().filter(pk=membership.account_id).first()
+    if membership.role == Membership.Role.OWNER and not _owners_left_without(membership):
+        raise Conflict("An account keeps at least one owner.")
+    membership.delete()
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
+from accounts import urls as accounts_dashboard
 from contract.health import HealthzView, ReadyzView
 from messaging.api.urls import device_urlpatterns as messaging_device_urls
 
@@ -40,15 +41,28 @@ device_v1: list[URLPattern | URLResolver] = [
     path("", include(messaging_device_urls)),
 ]
 
+# The owner dashboard: every page but signing in is one account's, named in its URL.
+account_pages: list[URLPattern | URLResolver] = [
+    path("", include("messaging.urls")),
+    path("", include("handles.urls")),
+    path("", include("webhooks.urls")),
+    path("", include(accounts_dashboard.account_urlpatterns)),
+]
+dashboard: list[URLPattern | URLResolver] = [
+    path("", include(accounts_dashboard.urlpatterns)),
+    path("<account:account_id>/", include(account_pages)),
+]
+
 urlpatterns = [
     path("v1/", include(v1)),
+    path("dashboard/", include(dashboard)),
     path("device/v1/", include(device_v1)),
     path("healthz", HealthzView.as_view(), name="healthz"),
     path("readyz", ReadyzView.as_view(), name="readyz"),
     path("admin/", admin.site.urls),
 ]
 
-handler400 = "contract.error_handling.handler400"
-handler403 = "contract.error_handling.handler403"
-handler404 = "contract.error_handling.handler404"
-handler500 = "contract.error_handling.handler500"
+handler400 = "config.error_pages.handler400"
+handler403 = "config.error_pages.handler403"
+handler404 = "config.error_pages.handler404"
+handler500 = "config.error_pages.handler500"

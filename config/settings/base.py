@@ -7,9 +7,11 @@ The embedded default (no DATABASE_URL, no REDIS_URL) keeps everything under ./va
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
@@ -57,6 +59,9 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_ratelimit",
+    "django_htmx",
+    "csp",
+    "axes",
     "accounts",
     "webhooks",
     "handles",
@@ -74,6 +79,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Last: it answers a locked-out login before the view runs.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -189,6 +198,63 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- the dashboard: sign-in, sessions, security headers, mail ------------------------
+# Email is the login (accounts.backends); django-axes sits in front of it, and of the admin's
+# login, and locks a username at one address after AXES_FAILURE_LIMIT wrong passwords.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.EmailBackend",
+]
+LOGIN_URL = "dashboard-login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "dashboard-login"
+AXES_FAILURE_LIMIT = env_int("SWITCHBOARD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SWITCHBOARD_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+# Cookies are Secure outside DEBUG (dev.py, plain http on 127.0.0.1, relaxes this).
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# No inline script or style anywhere on our pages; the admin and the ReDoc page bring their
+# own (the admin's is Django's, ReDoc's comes from its CDN) and keep their defaults.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/", "/v1/docs"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+
+# Mail (invitations, password resets): EMAIL_URL in production (smtp://user:pass@host:587
+# with ?tls=True, see dj-email-url); files under ./var/mail/ otherwise, to read by hand.
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    vars().update(dj_email_url.config(default=EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Switchboard <no-reply@localhost>")
+# Links in mail (invitations, password resets) start with this.
+SWITCHBOARD_BASE_URL = os.environ.get("SWITCHBOARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# An invitation's set-password link works once, for this long.
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
+
 # --- auth, i18n, static -------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -201,6 +267,7 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
@@ -260,6 +327,8 @@ RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = True
 # Behind a reverse proxy set this to the header that proxy writes the client address to.
 RATELIMIT_IP_META_KEY = os.environ.get("SWITCHBOARD_CLIENT_IP_HEADER") or None
+# django-axes reads the client address from the same place.
+AXES_IPWARE_META_PRECEDENCE_ORDER = [RATELIMIT_IP_META_KEY or "REMOTE_ADDR"]
 
 # --- logging: one JSON object a line, with the request id --------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

@@ -20,3 +20,7 @@ if not os.environ.get("SECRET_KEY"):
     os.environ["SECRET_KEY"] = _secret_file.read_text().strip()
 
 from .base import *  # noqa: E402, F403
+
+# `make run` serves plain http on 127.0.0.1: a Secure cookie would never come back.
+SESSION_COOKIE_SECURE = env_bool("SWITCHBOARD_SECURE_COOKIES", False)  # noqa: F405
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -18,7 +18,7 @@ def _api_paths() -> set[str]:
             route = prefix + str(pattern.pattern)
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
-            elif isinstance(pattern, URLPattern) and not route.startswith("admin/"):
+            elif isinstance(pattern, URLPattern) and not route.startswith(("admin/", "dashboard/")):
                 found.add("/" + route.replace("<str:", "{").replace(">", "}"))
 
     walk(get_resolver().url_patterns, "")

@@ -1,0 +1,154 @@
+"""Who may see and do what in the dashboard.
+
+Every page belongs to one account, named in its URL (`/dashboard/<account_id>/…`), and is
+seen by one of that account's members: a signed-out visitor goes to the login page, an
+account that is not yours is a 404 (exactly as in the API), and a write your role does not
+allow is a 403. Roles rank viewer < developer < owner: viewers read; developers also send
+messages and manage keys and webhooks; owners also manage the team and the account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+
+from accounts.models import Account, Membership
+
+Role = Membership.Role
+RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.OWNER: 2}
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+P = ParamSpec("P")
+
+
+@dataclass(frozen=True)
+class Seat:
+    """The signed-in member, in the account of the page."""
+
+    account: Account
+    membership: Membership
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    def can(self, role: str) -> bool:
+        """Whether this member's role is at least `role`."""
+        return RANK[Role(self.role)] >= RANK[Role(role)]
+
+    @property
+    def can_write(self) -> bool:
+        return self.can(Role.DEVELOPER)
+
+    @property
+    def is_owner(self) -> bool:
+        return self.can(Role.OWNER)
+
+
+def memberships_of(user: Any) -> list[Membership]:
+    """The accounts this user belongs to, by name."""
+    return list(
+        Membership.objects.filter(user_id=user.pk, account__is_active=True)
+        .select_related("account")
+        .order_by("account__name", "account_id")
+    )
+
+
+def seat_for(request: HttpRequest, account_id: str) -> Seat:
+    """The signed-in user's seat in `account_id`; 404 when it is not one of their accounts."""
+    membership = (
+        Membership.objects.filter(user_id=request.user.pk or 0, account_id=account_id)
+        .select_related("account")
+        .first()
+    )
+    if membership is None or not membership.account.is_active:
+        raise Http404("No such account.")
+    return Seat(account=membership.account, membership=membership)
+
+
+def account_page(
+    *, writes: str = Role.DEVELOPER
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, Seat, P], HttpResponse]],
+    Callable[..., HttpResponse],
+]:
+    """Make `view(request, seat, **kwargs)` a page of the account in its URL.
+
+    GET is for every member; POST (and other unsafe methods) needs the role `writes`.
+    """
+
+    def decorate(
+        view: Callable[Concatenate[HttpRequest, Seat, P], HttpResponse],
+    ) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def page(request: HttpRequest, account_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            seat = seat_for(request, account_id)
+            if request.method not in SAFE_METHODS and not seat.can(writes):
+                raise PermissionDenied("Your role cannot do this.")
+            request.session["dashboard_account"] = seat.account.pk
+            return view(request, seat, *args, **kwargs)
+
+        return page
+
+    return decorate
+
+
+def render_page(
+    request: HttpRequest, seat: Seat, template: str, context: dict[str, Any] | None = None
+) -> TemplateResponse:
+    """A dashboard page: the template with the seat and the account picker's accounts."""
+    return TemplateResponse(
+        request,
+        template,
+        {
+            "seat": seat,
+            "account": seat.account,
+            "memberships": memberships_of(request.user),
+            **(context or {}),
+        },
+    )
+
+
+# --- secrets shown once ------------------------------------------------------------------
+# A new API key or webhook signing secret is shown on the page the create (or rotate)
+# redirects to, once: it travels to that page in a short-lived signed cookie scoped to it,
+# never in the session or the database, and the page deletes the cookie as it shows it.
+
+REVEAL_COOKIE = "sb_reveal"
+REVEAL_SECONDS = 120
+
+
+def reveal_once(response: HttpResponse, *, path: str, secret: str) -> HttpResponse:
+    """Have the page at `path` (the redirect target) show `secret` the next time only."""
+    response.set_signed_cookie(
+        REVEAL_COOKIE,
+        secret,
+        salt=path,
+        max_age=REVEAL_SECONDS,
+        path=path,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+def take_revealed(request: HttpRequest, response: HttpResponse) -> None:
+    """Move a secret revealed for this page into the response's context, and forget it."""
+    secret = request.get_signed_cookie(REVEAL_COOKIE, default=None, salt=request.path)
+    if secret is None:
+        return
+    response.delete_cookie(REVEAL_COOKIE, path=request.path, samesite="Strict")
+    response["Cache-Control"] = "no-store"
+    context = getattr(response, "context_data", None)
+    if context is not None:
+        context["revealed_secret"] = secret
