@@ -23,6 +23,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 
 services:
 	bash scripts/ensure_services.sh
+	bash scripts/ensure_chromium.sh
 
 lint: install
 	$(BIN)/ruff check .

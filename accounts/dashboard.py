@@ -17,7 +17,7 @@ from typing import Any, Concatenate, ParamSpec
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 
 from accounts.models import Account, Membership
@@ -76,8 +76,8 @@ def seat_for(request: HttpRequest, account_id: str) -> Seat:
 def account_page(
     *, writes: str = Role.DEVELOPER
 ) -> Callable[
-    [Callable[Concatenate[HttpRequest, Seat, P], HttpResponse]],
-    Callable[..., HttpResponse],
+    [Callable[Concatenate[HttpRequest, Seat, P], HttpResponseBase]],
+    Callable[..., HttpResponseBase],
 ]:
     """Make `view(request, seat, **kwargs)` a page of the account in its URL.
 
@@ -85,10 +85,12 @@ def account_page(
     """
 
     def decorate(
-        view: Callable[Concatenate[HttpRequest, Seat, P], HttpResponse],
-    ) -> Callable[..., HttpResponse]:
+        view: Callable[Concatenate[HttpRequest, Seat, P], HttpResponseBase],
+    ) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def page(request: HttpRequest, account_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        def page(
+            request: HttpRequest, account_id: str, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             seat = seat_for(request, account_id)

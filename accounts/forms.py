@@ -1,9 +1,11 @@
-"""Dashboard forms of accounts: sign-in by email."""
+"""Dashboard forms of accounts: sign-in by email, keys, the team and the account."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+
+from accounts.models import Membership
 
 
 class EmailLoginForm(AuthenticationForm):
@@ -12,3 +14,38 @@ class EmailLoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+# --- pages of an account ---------------------------------------------------------------
+
+
+class ApiKeyCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=200,
+        help_text="Where the key is used, for example “Production backend”.",
+        # includes/field.html renders the help text with this id.
+        widget=forms.TextInput(attrs={"autocomplete": "off", "aria-describedby": "id_name-help"}),
+    )
+
+
+class MemberInviteForm(forms.Form):
+    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(
+        label="Role",
+        choices=Membership.Role.choices,
+        initial=Membership.Role.DEVELOPER,
+        help_text=(
+            "Viewers read; developers also manage keys and webhooks and send messages; "
+            "owners also manage the team and the account."
+        ),
+        widget=forms.Select(attrs={"aria-describedby": "id_role-help"}),
+    )
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Membership.Role.choices)
+
+
+class AccountNameForm(forms.Form):
+    name = forms.CharField(label="Account name", max_length=200)

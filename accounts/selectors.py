@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 
-from accounts.models import Account, ApiKey
+from accounts.models import Account, ApiKey, IdempotencyRecord, Membership
 from accounts.tenancy import get_owned
 
 
@@ -46,3 +46,33 @@ def api_key_list(*, account: Account) -> QuerySet[ApiKey]:
 
 def api_key_get(*, account: Account, key_id: str) -> ApiKey:
     return get_owned(ApiKey.objects.select_related("account"), account=account, pk=key_id)
+
+
+def member_list(*, account: Account) -> QuerySet[Membership]:
+    """The account's members with their users, owners first, then by email."""
+    role_rank = Case(
+        When(role=Membership.Role.OWNER, then=Value(0)),
+        When(role=Membership.Role.DEVELOPER, then=Value(1)),
+        default=Value(2),
+    )
+    return (
+        Membership.objects.filter(account=account)
+        .select_related("user")
+        .order_by(role_rank, "user__email", "pk")
+    )
+
+
+def member_get(*, account: Account, membership_id: int) -> Membership:
+    """A member of `account`; `not_found` whether missing or another account's."""
+    return get_owned(
+        Membership.objects.select_related("user", "account"),
+        account=account,
+        pk=str(membership_id),
+    )
+
+
+def form_submission_result(*, account: Account, key: str) -> str | None:
+    """What a dashboard form submission made, if it was already handled (see
+    `services.form_submission_record`)."""
+    record = IdempotencyRecord.objects.filter(account=account, key="dashboard:" + key).first()
+    return None if record is None else bytes(record.body).decode()

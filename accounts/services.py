@@ -21,6 +21,7 @@ from accounts.models import Account, ApiKey, IdempotencyRecord, Membership
 from accounts.selectors import secret_hash
 from contract.errors import Conflict, InvalidRequest
 from contract.ids import random_token
+from contract.request_id import current_request_id
 
 KEY_PREFIX = "sk_live_"
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -206,3 +207,25 @@ def idempotency_records_purge(*, older_than: timedelta) -> int:
         created_at__lt=timezone.now() - older_than
     ).delete()
     return deleted
+
+
+# --- one send per dashboard form ---------------------------------------------------------
+
+_SUBMISSION = "dashboard:"
+
+
+def form_submission_record(*, account: Account, key: str, result: str) -> None:
+    """Remember what one dashboard form submission made (an id), for 24 hours like the API's
+    Idempotency-Key: the same form sent twice makes it once. IntegrityError if already
+    recorded (the caller's transaction then rolls back its duplicate work)."""
+    IdempotencyRecord.objects.create(
+        account=account,
+        key=_SUBMISSION + key,
+        fingerprint="",
+        method="POST",
+        path="dashboard",
+        status_code=200,
+        content_type="text/plain",
+        body=result.encode(),
+        request_id=current_request_id(),
+    )

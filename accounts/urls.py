@@ -28,5 +28,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
 
 account_urlpatterns: list[URLPattern | URLResolver] = [
     path("api-keys/", views.api_key_list, name="dashboard-api-keys"),
+    path("api-keys/new/", views.api_key_create, name="dashboard-api-key-create"),
+    path("api-keys/<str:key_id>/revoke/", views.api_key_revoke, name="dashboard-api-key-revoke"),
     path("team/", views.team, name="dashboard-team"),
+    path("team/invite/", views.member_invite, name="dashboard-member-invite"),
+    path("team/<int:membership_id>/role/", views.member_role, name="dashboard-member-role"),
+    path("team/<int:membership_id>/remove/", views.member_remove, name="dashboard-member-remove"),
+    path("settings/name/", views.account_rename, name="dashboard-account-rename"),
 ]

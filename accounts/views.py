@@ -1,15 +1,36 @@
-"""Dashboard pages of accounts: signing in and out, passwords, choosing an account."""
+"""Dashboard pages of accounts: signing in and out, passwords, choosing an account; the
+account's API keys, its team and its settings."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.template.response import TemplateResponse
+from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.dashboard import Role, Seat, account_page, memberships_of, render_page
-from accounts.forms import EmailLoginForm
+from accounts import selectors, services
+from accounts.dashboard import (
+    Role,
+    Seat,
+    account_page,
+    memberships_of,
+    render_page,
+    reveal_once,
+    take_revealed,
+)
+from accounts.forms import (
+    AccountNameForm,
+    ApiKeyCreateForm,
+    EmailLoginForm,
+    MemberInviteForm,
+    MemberRoleForm,
+)
+from accounts.models import ApiKey, Membership
+from contract.errors import Conflict, InvalidRequest, NotFound
 
 
 class LoginView(auth_views.LoginView):
@@ -67,13 +88,191 @@ def switch_account(request: HttpRequest) -> HttpResponse:
 
 
 # --- pages of an account -------------------------------------------------------------
+# Every view is thin: parse the form, call one service, redirect with a message. Objects in
+# URLs are looked up within the page's account: someone else's is a 404, like a missing one.
+
+
+def _api_key_label(api_key: ApiKey) -> str:
+    return f"{api_key.name or 'Unnamed key'} ({api_key.prefix}…)"
+
+
+def _api_key_of(seat: Seat, key_id: str) -> ApiKey:
+    try:
+        return selectors.api_key_get(account=seat.account, key_id=key_id)
+    except NotFound as exc:
+        raise Http404("No such key.") from exc
+
+
+def _api_keys_page(
+    request: HttpRequest, seat: Seat, *, form: ApiKeyCreateForm | None = None, status: int = 200
+) -> TemplateResponse:
+    response = render_page(
+        request,
+        seat,
+        "accounts/api_keys.html",
+        {
+            "section": "api-keys",
+            "api_keys": selectors.api_key_list(account=seat.account),
+            "form": form or ApiKeyCreateForm(),
+        },
+    )
+    response.status_code = status
+    return response
 
 
 @account_page()
 def api_key_list(request: HttpRequest, seat: Seat) -> HttpResponse:
-    return render_page(request, seat, "accounts/api_keys.html", {"section": "api-keys"})
+    """The account's keys; right after a create, the new secret, this once."""
+    response = _api_keys_page(request, seat)
+    take_revealed(request, response)
+    return response
+
+
+@require_POST
+@account_page()
+def api_key_create(request: HttpRequest, seat: Seat) -> HttpResponse:
+    form = ApiKeyCreateForm(request.POST)
+    if not form.is_valid():
+        return _api_keys_page(request, seat, form=form, status=400)
+    issued = services.api_key_create(account=seat.account, name=form.cleaned_data["name"])
+    messages.success(request, f"Created the key {_api_key_label(issued.api_key)}.")
+    page = reverse("dashboard-api-keys", kwargs={"account_id": seat.account.pk})
+    return reveal_once(redirect(page), path=page, secret=issued.secret)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@account_page()
+def api_key_revoke(request: HttpRequest, seat: Seat, key_id: str) -> HttpResponse:
+    """GET asks to confirm; POST revokes."""
+    api_key = _api_key_of(seat, key_id)
+    if request.method != "POST":
+        return render_page(
+            request,
+            seat,
+            "accounts/api_key_revoke.html",
+            {"section": "api-keys", "api_key": api_key},
+        )
+    services.api_key_revoke(api_key=api_key)
+    messages.success(
+        request, f"Revoked {_api_key_label(api_key)}. Apps using it now get 401 Unauthorized."
+    )
+    return redirect("dashboard-api-keys", account_id=seat.account.pk)
+
+
+# --- team and settings ---------------------------------------------------------------
+
+
+def _member_of(seat: Seat, membership_id: int) -> Membership:
+    try:
+        return selectors.member_get(account=seat.account, membership_id=membership_id)
+    except NotFound as exc:
+        raise Http404("No such member.") from exc
+
+
+def _team_page(
+    request: HttpRequest,
+    seat: Seat,
+    *,
+    invite_form: MemberInviteForm | None = None,
+    name_form: AccountNameForm | None = None,
+    status: int = 200,
+) -> TemplateResponse:
+    response = render_page(
+        request,
+        seat,
+        "accounts/team.html",
+        {
+            "section": "team",
+            "members": selectors.member_list(account=seat.account),
+            "roles": Role.choices,
+            "invite_form": invite_form or MemberInviteForm(),
+            "name_form": name_form or AccountNameForm(initial={"name": seat.account.name}),
+            "rate_limit": selectors.account_rate_limit(account=seat.account),
+        },
+    )
+    response.status_code = status
+    return response
+
+
+def _to_team(seat: Seat) -> HttpResponse:
+    return redirect("dashboard-team", account_id=seat.account.pk)
 
 
 @account_page(writes=Role.OWNER)
 def team(request: HttpRequest, seat: Seat) -> HttpResponse:
-    return render_page(request, seat, "accounts/team.html", {"section": "team"})
+    """Members and the account's settings: everyone reads, owners change."""
+    return _team_page(request, seat)
+
+
+@require_POST
+@account_page(writes=Role.OWNER)
+def member_invite(request: HttpRequest, seat: Seat) -> HttpResponse:
+    form = MemberInviteForm(request.POST)
+    if not form.is_valid():
+        return _team_page(request, seat, invite_form=form, status=400)
+    email, role = form.cleaned_data["email"], form.cleaned_data["role"]
+    try:
+        services.member_invite(
+            account=seat.account, email=email, role=role, invited_by=seat.membership.user.email
+        )
+    except (Conflict, InvalidRequest) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, f"Invited {email} as {Role(role).label.lower()}: they got an email to sign in."
+        )
+    return _to_team(seat)
+
+
+@require_POST
+@account_page(writes=Role.OWNER)
+def member_role(request: HttpRequest, seat: Seat, membership_id: int) -> HttpResponse:
+    membership = _member_of(seat, membership_id)
+    form = MemberRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role: owner, developer or viewer.")
+        return _to_team(seat)
+    try:
+        services.member_set_role(membership=membership, role=form.cleaned_data["role"])
+    except (Conflict, InvalidRequest) as exc:
+        messages.error(request, exc.message)
+    else:
+        label = membership.get_role_display().lower()
+        messages.success(request, f"{membership.user.email} is now {label}.")
+    return _to_team(seat)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@account_page(writes=Role.OWNER)
+def member_remove(request: HttpRequest, seat: Seat, membership_id: int) -> HttpResponse:
+    """GET asks to confirm; POST takes the person out of the account."""
+    membership = _member_of(seat, membership_id)
+    leaving = membership.user_id == request.user.pk
+    if request.method != "POST":
+        return render_page(
+            request,
+            seat,
+            "accounts/member_remove.html",
+            {"section": "team", "member": membership, "leaving": leaving},
+        )
+    try:
+        services.member_remove(membership=membership)
+    except (Conflict, InvalidRequest) as exc:
+        messages.error(request, exc.message)
+        return _to_team(seat)
+    if leaving:
+        messages.success(request, f"You left {seat.account.name}.")
+        return redirect("dashboard")
+    messages.success(request, f"Removed {membership.user.email} from {seat.account.name}.")
+    return _to_team(seat)
+
+
+@require_POST
+@account_page(writes=Role.OWNER)
+def account_rename(request: HttpRequest, seat: Seat) -> HttpResponse:
+    form = AccountNameForm(request.POST)
+    if not form.is_valid():
+        return _team_page(request, seat, name_form=form, status=400)
+    account = services.account_rename(account=seat.account, name=form.cleaned_data["name"])
+    messages.success(request, f"The account is now called {account.name}.")
+    return _to_team(seat)

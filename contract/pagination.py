@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db.models import Model, Q, QuerySet
+from django.http import HttpRequest, QueryDict
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -67,8 +68,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise _invalid_cursor() from exc
 
 
-def parse_limit(request: Request) -> int:
-    raw = request.query_params.get("limit")
+def _query(request: Request | HttpRequest) -> QueryDict:
+    """The query parameters of an API request or of a page's request."""
+    return request.query_params if isinstance(request, Request) else request.GET
+
+
+def parse_limit(request: Request | HttpRequest) -> int:
+    raw = _query(request).get("limit")
     if raw is None:
         return DEFAULT_LIMIT
     if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
@@ -79,11 +85,13 @@ def parse_limit(request: Request) -> int:
     return int(raw)
 
 
-def paginate(request: Request, queryset: QuerySet[M], *, time_field: str = "created_at") -> Page:
+def paginate(
+    request: Request | HttpRequest, queryset: QuerySet[M], *, time_field: str = "created_at"
+) -> Page:
     """One page of `queryset`, newest `time_field` first, per the request's limit and cursor."""
     limit = parse_limit(request)
     ordered = queryset.order_by(f"-{time_field}", "-pk")
-    cursor = request.query_params.get("cursor")
+    cursor = _query(request).get("cursor")
     if cursor:
         moment, pk = decode_cursor(cursor)
         try:

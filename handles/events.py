@@ -22,4 +22,5 @@ def handle_status_changed(handle: Handle, *, status: str, at: datetime) -> None:
             account=handle.account_id,
             type=f"handle.{status}",
             data=handle_status_data(handle, status=status, at=at),
+            subject=handle.address,
         )

@@ -8,4 +8,5 @@ from handles import views
 
 urlpatterns = [
     path("handles/", views.handle_list, name="dashboard-handles"),
+    path("handles/<str:address>/", views.handle_detail, name="dashboard-handle"),
 ]

@@ -107,15 +107,24 @@ def message_status_changed(message: Message) -> None:
     """Publish the event of the status the message just moved to, if that status has one."""
     event_type = STATUS_EVENTS.get(message.status)
     if event_type is not None:
-        event_publish(account=message.account_id, type=event_type, data=message_data(message))
+        _publish_message(message, event_type)
 
 
 def message_edited(message: Message) -> None:
-    event_publish(account=message.account_id, type="message.edited", data=message_data(message))
+    _publish_message(message, "message.edited")
 
 
 def message_unsent(message: Message) -> None:
-    event_publish(account=message.account_id, type="message.unsent", data=message_data(message))
+    _publish_message(message, "message.unsent")
+
+
+def _publish_message(message: Message, event_type: str) -> None:
+    event_publish(
+        account=message.account_id,
+        type=event_type,
+        data=message_data(message),
+        subject=message.id,
+    )
 
 
 def reaction_changed(message: Message, *, type: str, from_handle: str, removed: bool) -> None:
@@ -123,6 +132,7 @@ def reaction_changed(message: Message, *, type: str, from_handle: str, removed: 
     event_publish(
         account=message.account_id,
         type="reaction.removed" if removed else "reaction.added",
+        subject=message.id,
         data={
             "message_id": message.id,
             "type": type,
@@ -135,5 +145,8 @@ def reaction_changed(message: Message, *, type: str, from_handle: str, removed: 
 def chat_updated(chat: Chat, *, change: str) -> None:
     """Publish `chat.updated`; `change` says what: created, name or participants."""
     event_publish(
-        account=chat.account_id, type="chat.updated", data={**chat_data(chat), "change": change}
+        account=chat.account_id,
+        type="chat.updated",
+        data={**chat_data(chat), "change": change},
+        subject=chat.id,
     )

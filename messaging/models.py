@@ -48,6 +48,7 @@ class Chat(models.Model):
         indexes = [
             models.Index(fields=["account", "-created_at", "-id"], name="chat_page"),
             models.Index(fields=["account", "participants_key"], name="chat_by_participants"),
+            models.Index(fields=["account", "-last_message_at", "-id"], name="chat_recent"),
         ]
 
     def __str__(self) -> str:
@@ -245,3 +246,29 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.filename} ({self.id})"
+
+
+class DailyCount(models.Model):
+    """How many of a handle's messages reached each outcome on one day (UTC): the
+    dashboard's overview reads a few of these rows instead of counting messages.
+
+    Kept in the transaction of each status change (messaging.services.stats).
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    handle = models.ForeignKey(Handle, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent = models.PositiveIntegerField(default=0)
+    delivered = models.PositiveIntegerField(default=0, help_text="Delivered or read.")
+    read = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "handle", "day"], name="daily_count_once")
+        ]
+        indexes = [models.Index(fields=["account", "day"], name="daily_count_by_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.handle_id} {self.day}"

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Account
 from accounts.tenancy import get_owned
 from contract.errors import NotFound
 from handles.models import Handle
-from messaging.models import Attachment, Chat, Message, MessageStatusEvent
+from messaging.models import Attachment, Chat, DailyCount, Message, MessageStatusEvent
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def message_list(*, account: Account, filters: dict[str, Any]) -> QuerySet[Message]:
@@ -82,3 +85,92 @@ def queued_counts(handles: Iterable[Handle]) -> dict[int, int]:
         .annotate(n=Count("id"))
         .values_list("handle_id", "n")
     )
+
+
+# --- the dashboard -----------------------------------------------------------------------
+
+
+def daily_counts(*, account: Account, since: date) -> dict[date, dict[str, int]]:
+    """Per day from `since` (UTC): how many messages were sent, delivered, read, failed and
+    received. One query over the daily rollup, whatever the number of messages."""
+    rows = (
+        DailyCount.objects.filter(account=account, day__gte=since)
+        .values("day")
+        .annotate(
+            sent=Sum("sent"),
+            delivered=Sum("delivered"),
+            read=Sum("read"),
+            failed=Sum("failed"),
+            received=Sum("received"),
+        )
+    )
+    return {row.pop("day"): row for row in rows}
+
+
+def recent_failures(*, account: Account, limit: int = 5) -> list[Message]:
+    return list(
+        Message.objects.filter(account=account, status=Message.Status.FAILED).order_by(
+            "-created_at", "-id"
+        )[:limit]
+    )
+
+
+def chats_recent(*, account: Account, limit: int = 50) -> list[Chat]:
+    """The account's chats, most recently active first, each with its last message's text,
+    direction and status and how many inbound messages came after our last outbound one."""
+    in_chat = Message.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
+    outbound = in_chat.filter(direction=Message.Direction.OUTBOUND)
+    unanswered = (
+        Message.objects.filter(
+            chat=OuterRef("pk"),
+            direction=Message.Direction.INBOUND,
+            created_at__gt=Coalesce(OuterRef("last_outbound_at"), Value(EPOCH)),
+        )
+        .order_by()
+        .values("chat")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return list(
+        Chat.objects.filter(account=account)
+        .select_related("handle")
+        .annotate(
+            last_text=Subquery(in_chat.values("text")[:1]),
+            last_direction=Subquery(in_chat.values("direction")[:1]),
+            last_status=Subquery(in_chat.values("status")[:1]),
+            last_outbound_at=Subquery(outbound.values("created_at")[:1]),
+        )
+        .annotate(unanswered=Coalesce(Subquery(unanswered), 0))
+        .order_by(F("last_message_at").desc(nulls_last=True), "-id")[:limit]
+    )
+
+
+def chat_thread(*, chat: Chat, limit: int = 50) -> list[Message]:
+    """The chat's last `limit` messages, oldest first, with what their bubbles show."""
+    newest = (
+        Message.objects.filter(chat=chat)
+        .prefetch_related("reactions", "attachments")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    return list(reversed(list(newest)))
+
+
+def message_search(*, account: Account, filters: dict[str, Any]) -> QuerySet[Message]:
+    """The dashboard's message log: GET /v1/messages' filters, plus `handle` (ours), `q` (a
+    message id, or words of its text) and the days `since` and `until` (UTC, inclusive)."""
+    messages = message_list(account=account, filters=filters)
+    since: date | None = filters.get("since")
+    if since is not None:
+        messages = messages.filter(created_at__gte=datetime.combine(since, time(), UTC))
+    until: date | None = filters.get("until")
+    if until is not None:
+        next_day = datetime.combine(until + timedelta(days=1), time(), UTC)
+        messages = messages.filter(created_at__lt=next_day)
+    if filters.get("handle"):
+        messages = messages.filter(handle__address=filters["handle"])
+    query = (filters.get("q") or "").strip()
+    if query.startswith("msg_"):
+        messages = messages.filter(pk=query)
+    elif query:
+        messages = messages.filter(text__icontains=query)
+    return messages

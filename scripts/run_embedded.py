@@ -131,6 +131,8 @@ def main() -> int:
             f"  demo account: {demo['account_id']} (handle {demo['handle']}, simulated device)\n"
             f"  API key:      {key}\n"
             f"  API docs:     {BASE_URL}/v1/docs\n"
+            f"  dashboard:    {BASE_URL}/dashboard/  "
+            f"(sign in as {demo['owner_email']} / {demo['owner_password']})\n"
             f"  try:\n"
             f'curl -s {BASE_URL}/v1/account -H "Authorization: Bearer {key}"\n'
             f"  send a message (the simulated recipient answers a ping with a pong):\n"

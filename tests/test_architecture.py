@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Each package may import its own modules and those of lower layers only.
 LAYERS = {"contract": 0, "accounts": 1, "webhooks": 2, "handles": 3, "messaging": 4, "config": 5}
 DOMAIN_PARTS = frozenset({"services", "selectors", "events", "tasks", "models", "registry"})
-INTERFACE_PARTS = frozenset({"api", "device"})
+INTERFACE_PARTS = frozenset({"api", "device", "views", "forms", "urls", "admin", "templatetags"})
 
 
 @dataclass(frozen=True)

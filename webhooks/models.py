@@ -19,6 +19,9 @@ class Event(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=new_event_id, editable=False)
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=64)
+    # What the event is about (a message or chat id, a handle's address): to find a
+    # message's deliveries without reading every event's data.
+    subject = models.CharField(max_length=254, blank=True, default="")
     data = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     fanned_out_at = models.DateTimeField(
@@ -30,6 +33,7 @@ class Event(models.Model):
         indexes = [
             models.Index(fields=["account", "-created_at", "-id"], name="event_page"),
             models.Index(fields=["account", "type", "-created_at"], name="event_type"),
+            models.Index(fields=["account", "subject"], name="event_subject"),
         ]
 
     def __str__(self) -> str:

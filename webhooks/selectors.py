@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from accounts.models import Account
 from accounts.tenancy import get_owned
@@ -36,3 +36,21 @@ def delivery_get(*, account: Account, delivery_id: str) -> WebhookDelivery:
     if delivery is None:
         raise NotFound()
     return delivery
+
+
+def deliveries_about(*, account: Account, subject: str) -> QuerySet[WebhookDelivery]:
+    """Every delivery of the account's events about `subject` (a message id, say)."""
+    return (
+        WebhookDelivery.objects.filter(event__account=account, event__subject=subject)
+        .select_related("event", "endpoint")
+        .order_by("-created_at", "-id")
+    )
+
+
+def endpoints_failing(*, account: Account) -> list[WebhookEndpoint]:
+    """Endpoints that are disabled, or whose attempts have been failing."""
+    return list(
+        WebhookEndpoint.objects.filter(account=account)
+        .filter(Q(enabled=False) | Q(failing_since__isnull=False))
+        .order_by("-created_at")[:10]
+    )

@@ -46,16 +46,18 @@ def _enqueue_after_commit(task_name: str, ids: list[str]) -> None:
     transaction.on_commit(enqueue)
 
 
-def event_publish(*, account: Account | str, type: str, data: dict[str, Any]) -> Event:
+def event_publish(
+    *, account: Account | str, type: str, data: dict[str, Any], subject: str = ""
+) -> Event:
     """Record that `type` happened to `data`; delivered to the account's webhooks later.
 
     Call it inside the transaction that made the change: the event exists if and only if
-    the change does.
+    the change does. `subject` names what it is about (a message id, say), for lookups.
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     account_id = account if isinstance(account, str) else account.pk
-    event = Event.objects.create(account_id=account_id, type=type, data=data)
+    event = Event.objects.create(account_id=account_id, type=type, data=data, subject=subject)
     _enqueue_after_commit(FAN_OUT_TASK, [event.pk])
     return event
 

@@ -21,6 +21,7 @@ from handles.addresses import handle_normalize, is_email
 from handles.models import Channel, Device, Handle, Job
 from messaging import events
 from messaging.models import Chat, Message, MessageStatusEvent, Reaction
+from messaging.services import stats
 from messaging.services.actions import reaction_record
 from messaging.services.attachments import attachments_claim
 from messaging.services.groups import group_apply
@@ -83,6 +84,7 @@ def inbound_message_record(
     MessageStatusEvent.objects.create(
         message=message, status=Message.Status.RECEIVED, at=at, source="device"
     )
+    stats.count(message, ["received"], at=at)
     events.message_status_changed(message)
     return message
 

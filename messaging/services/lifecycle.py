@@ -19,6 +19,7 @@ from contract.errors import Conflict
 from messaging import events
 from messaging.errors import InvalidFromHandle
 from messaging.models import Message, MessageStatusEvent
+from messaging.services import stats
 
 # Outbound statuses only move forward along this order (failed is reachable from queued,
 # sending and sent; retry is the one explicit way back, from failed to queued).
@@ -91,6 +92,7 @@ def message_transition(
         setattr(message, time_field, at)
         fields.append(time_field)
     if applied:
+        stats.count(message, stats.outcomes_reached(current, status), at=at)
         message.status = status
         fields.append("status")
         if error is not None:

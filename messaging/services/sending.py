@@ -8,10 +8,13 @@ it commits.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import selectors as account_selectors
+from accounts import services as account_services
 from accounts.models import Account
 from contract.errors import InvalidRequest
 from handles.models import Channel
@@ -91,4 +94,20 @@ def message_send(
         if not scheduled:
             events.message_status_changed(message)
             dispatch_soon(message.handle_id)
+    return message
+
+
+def message_send_once(*, account: Account, key: str, **fields: Any) -> Message:
+    """`message_send` at most once per dashboard form (`key`, a token the form carries): a
+    double click or a resubmitted page sends one message."""
+    done = account_selectors.form_submission_result(account=account, key=key)
+    if done is not None:
+        return Message.objects.get(account=account, pk=done)
+    try:
+        with transaction.atomic():
+            message = message_send(account=account, **fields)
+            account_services.form_submission_record(account=account, key=key, result=message.id)
+    except IntegrityError:  # the same form, sent at the same moment, won
+        done = account_selectors.form_submission_result(account=account, key=key)
+        return Message.objects.get(account=account, pk=done)
     return message
