@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 
 from accounts.models import Account, Membership
+from accounts.ratelimit import api_calls_today
 
 Role = Membership.Role
 RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.OWNER: 2}
@@ -154,3 +155,24 @@ def take_revealed(request: HttpRequest, response: HttpResponse) -> None:
     context = getattr(response, "context_data", None)
     if context is not None:
         context["revealed_secret"] = secret
+
+
+# --- usage -------------------------------------------------------------------------------
+# The settings page shows today's usage; what counts messages lives in a higher app, which
+# registers its numbers here (MessagingConfig.ready).
+
+UsageSource = Callable[[Account], dict[str, int]]
+_usage_sources: list[UsageSource] = []
+
+
+def add_usage_source(source: UsageSource) -> None:
+    if source not in _usage_sources:
+        _usage_sources.append(source)
+
+
+def usage_today(account: Account) -> dict[str, int]:
+    """Today's numbers of the account (UTC): API calls, and what other apps report."""
+    usage = {"api_calls_today": api_calls_today(account_id=account.pk)}
+    for source in _usage_sources:
+        usage.update(source(account))
+    return usage

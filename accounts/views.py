@@ -21,6 +21,7 @@ from accounts.dashboard import (
     render_page,
     reveal_once,
     take_revealed,
+    usage_today,
 )
 from accounts.forms import (
     AccountNameForm,
@@ -128,8 +129,8 @@ def api_key_list(request: HttpRequest, seat: Seat) -> HttpResponse:
     return response
 
 
-@require_POST
 @account_page()
+@require_POST
 def api_key_create(request: HttpRequest, seat: Seat) -> HttpResponse:
     form = ApiKeyCreateForm(request.POST)
     if not form.is_valid():
@@ -188,6 +189,7 @@ def _team_page(
             "invite_form": invite_form or MemberInviteForm(),
             "name_form": name_form or AccountNameForm(initial={"name": seat.account.name}),
             "rate_limit": selectors.account_rate_limit(account=seat.account),
+            "usage": usage_today(seat.account),
         },
     )
     response.status_code = status
@@ -204,8 +206,8 @@ def team(request: HttpRequest, seat: Seat) -> HttpResponse:
     return _team_page(request, seat)
 
 
-@require_POST
 @account_page(writes=Role.OWNER)
+@require_POST
 def member_invite(request: HttpRequest, seat: Seat) -> HttpResponse:
     form = MemberInviteForm(request.POST)
     if not form.is_valid():
@@ -224,8 +226,8 @@ def member_invite(request: HttpRequest, seat: Seat) -> HttpResponse:
     return _to_team(seat)
 
 
-@require_POST
 @account_page(writes=Role.OWNER)
+@require_POST
 def member_role(request: HttpRequest, seat: Seat, membership_id: int) -> HttpResponse:
     membership = _member_of(seat, membership_id)
     form = MemberRoleForm(request.POST)
@@ -267,8 +269,8 @@ def member_remove(request: HttpRequest, seat: Seat, membership_id: int) -> HttpR
     return _to_team(seat)
 
 
-@require_POST
 @account_page(writes=Role.OWNER)
+@require_POST
 def account_rename(request: HttpRequest, seat: Seat) -> HttpResponse:
     form = AccountNameForm(request.POST)
     if not form.is_valid():

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from accounts.models import Account
 from accounts.tenancy import get_owned
@@ -174,3 +175,10 @@ def message_search(*, account: Account, filters: dict[str, Any]) -> QuerySet[Mes
     elif query:
         messages = messages.filter(text__icontains=query)
     return messages
+
+
+def messages_today(account: Account) -> dict[str, int]:
+    """Messages the account sent today (UTC), for its settings page."""
+    today = timezone.now().astimezone(UTC).date()
+    sent = DailyCount.objects.filter(account=account, day=today).aggregate(n=Sum("sent"))["n"]
+    return {"messages_today": sent or 0}

@@ -204,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.EmailBackend",
+    # Operators made with `createsuperuser` sign in to /admin/ by username.
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "dashboard-login"
 LOGIN_REDIRECT_URL = "dashboard"

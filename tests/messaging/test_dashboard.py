@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -97,3 +99,13 @@ def test_a_failed_message_can_be_retried_from_its_page(alice, owner, busy):
     response = owner.post(f"/dashboard/{alice.account.pk}/messages/{busy.pk}/retry/")
     assert response.status_code == 302
     assert Message.objects.get(pk=busy.pk).status == "queued"
+
+
+def test_the_settings_show_todays_api_calls_and_messages(alice, owner, busy):
+    for _ in range(3):
+        alice.client.get("/v1/account")
+    page = owner.get(f"/dashboard/{alice.account.pk}/team/").content.decode()
+    calls = re.search(r"API calls today</span><span class=\"value\">(\d+)<", page)
+    sent = re.search(r"Messages sent today</span><span class=\"value\">(\d+)<", page)
+    assert calls is not None and int(calls.group(1)) == 3
+    assert sent is not None and int(sent.group(1)) == 0  # queued, none sent yet
