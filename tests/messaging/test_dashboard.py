@@ -107,5 +107,7 @@ def test_the_settings_show_todays_api_calls_and_messages(alice, owner, busy):
     page = owner.get(f"/dashboard/{alice.account.pk}/team/").content.decode()
     calls = re.search(r"API calls today</span><span class=\"value\">(\d+)<", page)
     sent = re.search(r"Messages sent today</span><span class=\"value\">(\d+)<", page)
-    assert calls is not None and int(calls.group(1)) == 3
-    assert sent is not None and int(sent.group(1)) == 0  # queued, none sent yet
+    assert calls is not None
+    assert int(calls.group(1)) == 3
+    assert sent is not None
+    assert int(sent.group(1)) == 0  # queued, none sent yet
