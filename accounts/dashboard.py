@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 
 from accounts.models import Account, Membership
 from accounts.ratelimit import api_calls_today
+from contract.errors import NotFound
 
 Role = Membership.Role
 RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.OWNER: 2}
@@ -82,7 +83,9 @@ def account_page(
 ]:
     """Make `view(request, seat, **kwargs)` a page of the account in its URL.
 
-    GET is for every member; POST (and other unsafe methods) needs the role `writes`.
+    GET is for every member; POST (and other unsafe methods) needs the role `writes`. An
+    object the view looks up through the account's selectors and does not find (or finds in
+    another account: `contract.errors.NotFound`) is the dashboard's 404 page.
     """
 
     def decorate(
@@ -98,7 +101,10 @@ def account_page(
             if request.method not in SAFE_METHODS and not seat.can(writes):
                 raise PermissionDenied("Your role cannot do this.")
             request.session["dashboard_account"] = seat.account.pk
-            return view(request, seat, *args, **kwargs)
+            try:
+                return view(request, seat, *args, **kwargs)
+            except NotFound as missing:  # from an account-scoped selector: the same 404
+                raise Http404(missing.message) from missing
 
         return page
 

@@ -31,7 +31,7 @@ from accounts.forms import (
     MemberRoleForm,
 )
 from accounts.models import ApiKey, Membership
-from contract.errors import Conflict, InvalidRequest, NotFound
+from contract.errors import Conflict, InvalidRequest
 
 
 class LoginView(auth_views.LoginView):
@@ -98,10 +98,7 @@ def _api_key_label(api_key: ApiKey) -> str:
 
 
 def _api_key_of(seat: Seat, key_id: str) -> ApiKey:
-    try:
-        return selectors.api_key_get(account=seat.account, key_id=key_id)
-    except NotFound as exc:
-        raise Http404("No such key.") from exc
+    return selectors.api_key_get(account=seat.account, key_id=key_id)
 
 
 def _api_keys_page(
@@ -164,10 +161,7 @@ def api_key_revoke(request: HttpRequest, seat: Seat, key_id: str) -> HttpRespons
 
 
 def _member_of(seat: Seat, membership_id: int) -> Membership:
-    try:
-        return selectors.member_get(account=seat.account, membership_id=membership_id)
-    except NotFound as exc:
-        raise Http404("No such member.") from exc
+    return selectors.member_get(account=seat.account, membership_id=membership_id)
 
 
 def _team_page(

@@ -13,14 +13,15 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from django.contrib import messages as notices
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.core.exceptions import BadRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.dashboard import Seat, account_page, render_page
-from contract.errors import DomainError, NotFound
+from contract.errors import DomainError, InvalidRequest
 from contract.pagination import paginate
 from handles import selectors as handle_selectors
 from messaging import selectors
@@ -33,14 +34,6 @@ CHART_DAYS = 14
 # Types a browser may show inline from our origin; anything else is a download.
 INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 OUTCOMES = ("sent", "delivered", "read", "failed", "received")
-
-
-def _found(lookup: Any, **kwargs: Any) -> Any:
-    """`lookup(**kwargs)`, with another account's object (or none) as a 404 page."""
-    try:
-        return lookup(**kwargs)
-    except NotFound as missing:
-        raise Http404("Not found.") from missing
 
 
 # --- overview ------------------------------------------------------------------------------
@@ -121,14 +114,14 @@ def chat_list(request: HttpRequest, seat: Seat) -> HttpResponse:
 
 @account_page()
 def chat_detail(request: HttpRequest, seat: Seat, chat_id: str) -> HttpResponse:
-    chat = _found(selectors.chat_get, account=seat.account, chat_id=chat_id)
+    chat = selectors.chat_get(account=seat.account, chat_id=chat_id)
     return _conversation(request, seat, chat)
 
 
 @account_page()
 def chat_thread(request: HttpRequest, seat: Seat, chat_id: str) -> HttpResponse:
     """The thread alone, for htmx to poll."""
-    chat = _found(selectors.chat_get, account=seat.account, chat_id=chat_id)
+    chat = selectors.chat_get(account=seat.account, chat_id=chat_id)
     return TemplateResponse(
         request,
         "messaging/_thread.html",
@@ -141,7 +134,7 @@ def chat_thread(request: HttpRequest, seat: Seat, chat_id: str) -> HttpResponse:
 def chat_send(request: HttpRequest, seat: Seat, chat_id: str) -> HttpResponse:
     """Send into the conversation; htmx gets the thread and a fresh form, a plain form post
     a redirect back to the conversation."""
-    chat = _found(selectors.chat_get, account=seat.account, chat_id=chat_id)
+    chat = selectors.chat_get(account=seat.account, chat_id=chat_id)
     form = ComposeForm(request.POST)
     if form.is_valid():
         try:
@@ -195,8 +188,8 @@ def message_list(request: HttpRequest, seat: Seat) -> HttpResponse:
     messages = selectors.message_search(account=seat.account, filters=filters)
     try:
         page = paginate(request, messages)
-    except DomainError as error:
-        raise Http404(error.message) from error
+    except InvalidRequest as error:  # a cursor or limit that is not ours
+        raise BadRequest(error.message) from error
     query = request.GET.copy()
     query.pop("cursor", None)
     return render_page(
@@ -209,7 +202,7 @@ def message_list(request: HttpRequest, seat: Seat) -> HttpResponse:
 
 @account_page()
 def message_detail(request: HttpRequest, seat: Seat, message_id: str) -> HttpResponse:
-    message = _found(selectors.message_get, account=seat.account, message_id=message_id)
+    message = selectors.message_get(account=seat.account, message_id=message_id)
     deliveries = webhook_selectors.deliveries_about(account=seat.account, subject=message.pk)
     return render_page(
         request,
@@ -222,7 +215,7 @@ def message_detail(request: HttpRequest, seat: Seat, message_id: str) -> HttpRes
 @account_page()
 @require_POST
 def message_retry(request: HttpRequest, seat: Seat, message_id: str) -> HttpResponse:
-    message = _found(selectors.message_get, account=seat.account, message_id=message_id)
+    message = selectors.message_get(account=seat.account, message_id=message_id)
     _act(request, lifecycle.message_retry, message, "Queued again.")
     return redirect("dashboard-message", account_id=seat.account.pk, message_id=message.pk)
 
@@ -230,7 +223,7 @@ def message_retry(request: HttpRequest, seat: Seat, message_id: str) -> HttpResp
 @account_page()
 @require_POST
 def message_cancel(request: HttpRequest, seat: Seat, message_id: str) -> HttpResponse:
-    message = _found(selectors.message_get, account=seat.account, message_id=message_id)
+    message = selectors.message_get(account=seat.account, message_id=message_id)
     _act(request, lifecycle.message_cancel, message, "Canceled: it will not be sent.")
     return redirect("dashboard-message", account_id=seat.account.pk, message_id=message.pk)
 
@@ -277,7 +270,7 @@ def message_new(request: HttpRequest, seat: Seat) -> HttpResponse:
 def attachment_content(request: HttpRequest, seat: Seat, attachment_id: str) -> FileResponse:
     """An attachment's bytes: the safe image types inline (thread previews), the rest as a
     download, never interpreted by the browser (nosniff, a sandboxing policy)."""
-    attachment = _found(selectors.attachment_get, account=seat.account, attachment_id=attachment_id)
+    attachment = selectors.attachment_get(account=seat.account, attachment_id=attachment_id)
     inline = attachment.content_type in INLINE_IMAGES
     response = FileResponse(
         attachment.file.open("rb"),

@@ -15,15 +15,14 @@ from typing import TypeVar
 from django.contrib import messages
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from rest_framework.request import Request
 
 from accounts.dashboard import Seat, account_page, render_page, reveal_once, take_revealed
-from contract.errors import DomainError, InvalidRequest, NotFound
+from contract.errors import DomainError, InvalidRequest
 from contract.pagination import Page, paginate
 from webhooks import selectors, services
 from webhooks.delivery import body_of
@@ -38,26 +37,19 @@ M = TypeVar("M", bound=Model)
 
 
 def _endpoint_of(seat: Seat, webhook_id: str) -> WebhookEndpoint:
-    """The account's endpoint; 404 when it is missing or another account's."""
-    try:
-        return selectors.endpoint_get(account=seat.account, endpoint_id=webhook_id)
-    except NotFound as exc:
-        raise Http404("No such webhook endpoint.") from exc
+    """The account's endpoint (account_page makes a missing or foreign one a 404)."""
+    return selectors.endpoint_get(account=seat.account, endpoint_id=webhook_id)
 
 
 def _delivery_of(seat: Seat, delivery_id: str) -> WebhookDelivery:
-    """The account's delivery, with its event and attempts; 404 like `_endpoint_of`."""
-    try:
-        return selectors.delivery_get(account=seat.account, delivery_id=delivery_id)
-    except NotFound as exc:
-        raise Http404("No such delivery.") from exc
+    """The account's delivery, with its event and attempts."""
+    return selectors.delivery_get(account=seat.account, delivery_id=delivery_id)
 
 
 def _page_of(request: HttpRequest, rows: QuerySet[M]) -> Page:
     """One keyset page, newest first, per `?limit=&cursor=`; a cursor not ours is a 400."""
     try:
-        # DRF's Request only lends paginate its `query_params` (this request's GET).
-        return paginate(Request(request), rows)
+        return paginate(request, rows)
     except InvalidRequest as exc:
         raise BadRequest(exc.message) from exc
 
