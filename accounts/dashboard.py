@@ -100,7 +100,8 @@ def account_page(
             seat = seat_for(request, account_id)
             if request.method not in SAFE_METHODS and not seat.can(writes):
                 raise PermissionDenied("Your role cannot do this.")
-            request.session["dashboard_account"] = seat.account.pk
+            if request.session.get("dashboard_account") != seat.account.pk:
+                request.session["dashboard_account"] = seat.account.pk  # opened next time
             try:
                 return view(request, seat, *args, **kwargs)
             except NotFound as missing:  # from an account-scoped selector: the same 404
