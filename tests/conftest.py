@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -51,6 +52,15 @@ def charlie(db: Any) -> Tenant:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
+
+
+def signed_in(account: Account, role: str, email: str | None = None) -> Client:
+    """A dashboard session of a member of `account` with `role`, made by the real service."""
+    email = email or f"{role}@{account.pk.lower()}.test"
+    added = services.member_add(account=account, email=email, role=role)
+    client = Client()
+    client.force_login(added.membership.user)
+    return client
 
 
 def post_message(tenant: Any, *, idempotency_key: str | None = None, **body: Any) -> Any:

@@ -21,7 +21,7 @@ from accounts.models import Membership
 from config.urls import account_pages
 from messaging.services.inbound import inbound_message_record
 from messaging.services.sending import message_send
-from tests.conftest import attach_device
+from tests.conftest import attach_device, signed_in
 from tests.messaging.conftest import PNG, upload
 from webhooks import services as webhook_services
 from webhooks.models import WebhookDelivery
@@ -113,12 +113,7 @@ def charlies(charlie):
 
 
 def member(tenant: Any, role: str) -> Client:
-    added = account_services.member_add(
-        account=tenant.account, email=f"{role}@{tenant.account.pk.lower()}.test", role=role
-    )
-    client = Client()
-    client.force_login(added.membership.user)
-    return client
+    return signed_in(tenant.account, role)
 
 
 def visit(client: Client, url: str) -> Any:

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from accounts import services as account_services
 from handles import services
 from handles.models import Handle, HandleStatusChange
+from tests.conftest import signed_in
 
 
 @pytest.fixture
 def owner(alice):
-    added = account_services.member_add(account=alice.account, email="o@alice.test", role="owner")
-    client = Client()
-    client.force_login(added.membership.user)
-    return client
+    return signed_in(alice.account, "owner")
 
 
 def test_the_handles_page_shows_status_pacing_and_queue(alice, owner):

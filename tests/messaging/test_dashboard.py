@@ -5,24 +5,19 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from accounts import services as account_services
 from messaging.models import Message
 from messaging.services.inbound import inbound_message_record
 from messaging.services.sending import message_send
-from tests.conftest import attach_device
+from tests.conftest import attach_device, signed_in
 
 PAGES = ("", "conversations/", "conversations/{chat}/", "messages/", "messages/{message}/")
 
 
 @pytest.fixture
 def owner(alice):
-    added = account_services.member_add(account=alice.account, email="o@alice.test", role="owner")
-    client = Client()
-    client.force_login(added.membership.user)
-    return client
+    return signed_in(alice.account, "owner")
 
 
 @pytest.fixture

@@ -15,29 +15,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.dashboard import Role
-from accounts.services import member_add
+from tests.conftest import signed_in
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-
-PASSWORD = "a long enough test passphrase 7"
-
-
-def signed_in(account, email, role):
-    """A browser-like client of a member of `account` with `role`."""
-    added = member_add(account=account, email=email, role=role, password=PASSWORD)
-    client = Client()
-    client.force_login(added.membership.user)
-    return client
 
 
 @pytest.fixture
 def developer(alice):
-    return signed_in(alice.account, "dev@example.com", Role.DEVELOPER)
+    return signed_in(alice.account, Role.DEVELOPER, "dev@example.com")
 
 
 @pytest.fixture
 def viewer(alice):
-    return signed_in(alice.account, "viewer@example.com", Role.VIEWER)
+    return signed_in(alice.account, Role.VIEWER, "viewer@example.com")
 
 
 def url(name, account, **kwargs):
