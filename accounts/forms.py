@@ -14,6 +14,10 @@ class EmailLoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That email and password do not match. The password is case-sensitive.",
+    }
 
 
 # --- pages of an account ---------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
@@ -142,6 +143,8 @@ def api_key_create(request: HttpRequest, seat: Seat) -> HttpResponse:
 @account_page()
 def api_key_revoke(request: HttpRequest, seat: Seat, key_id: str) -> HttpResponse:
     """GET asks to confirm; POST revokes."""
+    if not seat.can_write:  # the page leads only to a revoke
+        raise PermissionDenied("Your role cannot revoke keys.")
     api_key = _api_key_of(seat, key_id)
     if request.method != "POST":
         return render_page(

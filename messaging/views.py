@@ -13,7 +13,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from django.contrib import messages as notices
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -40,9 +40,11 @@ OUTCOMES = ("sent", "delivered", "read", "failed", "received")
 
 
 def _totals(rows: list[dict[str, int]]) -> dict[str, Any]:
+    """Sums over days, and the delivery rate: of the messages that came to an end (delivered
+    or failed), the share delivered."""
     totals: dict[str, Any] = {name: sum(row.get(name) or 0 for row in rows) for name in OUTCOMES}
-    sent = totals["sent"]
-    totals["delivery_rate"] = None if not sent else round(100 * totals["delivered"] / sent, 1)
+    ended = totals["delivered"] + totals["failed"]
+    totals["delivery_rate"] = None if not ended else round(100 * totals["delivered"] / ended, 1)
     return totals
 
 
@@ -239,6 +241,8 @@ def _act(request: HttpRequest, action: Any, message: Message, done: str) -> None
 
 @account_page()
 def message_new(request: HttpRequest, seat: Seat) -> HttpResponse:
+    if not seat.can_write:  # the form leads only to a send
+        raise PermissionDenied("Your role cannot send messages.")
     handles = _handle_addresses(seat)
     form = NewMessageForm(request.POST or None, handles=handles)
     if request.method == "POST" and form.is_valid():

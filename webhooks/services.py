@@ -64,14 +64,22 @@ def event_publish(
 
 @contextmanager
 def endpoint_slot(endpoint_id: str) -> Iterator[bool]:
-    """Hold one of the endpoint's concurrent-attempt slots, if one is free (shared cache)."""
-    key = f"whk-inflight:{endpoint_id}"
-    cache.add(key, 0, timeout=int(ATTEMPT_LEASE.total_seconds()) * 3)
-    in_flight = cache.incr(key)
-    try:
-        yield in_flight <= ENDPOINT_CONCURRENCY
-    finally:
-        cache.decr(key)
+    """Hold one of the endpoint's concurrent-attempt slots, if one is free (shared cache).
+
+    One cache key a slot, taken with `add` and expiring with the attempt's lease: a worker
+    that dies mid-attempt frees its slot by itself, and no counter can drift (the embedded
+    file cache cannot increment atomically).
+    """
+    lease = int(ATTEMPT_LEASE.total_seconds())
+    for index in range(ENDPOINT_CONCURRENCY):
+        key = f"whk-slot:{endpoint_id}:{index}"
+        if cache.add(key, 1, timeout=lease):
+            try:
+                yield True
+            finally:
+                cache.delete(key)
+            return
+    yield False
 
 
 # --- endpoints -----------------------------------------------------------------------------

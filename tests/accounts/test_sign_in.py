@@ -31,7 +31,7 @@ def test_the_email_is_the_login_whatever_its_case(person):
 def test_a_wrong_password_shows_the_form_again(person):
     response = sign_in(Client(), "person@example.com", "wrong")
     assert response.status_code == 200
-    assert b"Please enter a correct" in response.content
+    assert b"That email and password do not match" in response.content
 
 
 def test_the_dashboard_login_locks_after_five_wrong_passwords(person):

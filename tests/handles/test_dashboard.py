@@ -42,6 +42,7 @@ def test_the_handles_pages_are_a_fixed_number_of_queries(
     for n in range(200):
         services.handle_assign(account=alice.account, address=f"+1415555{2000 + n}")
     handle = Handle.objects.filter(account=alice.account).first()
+    assert handle is not None
     HandleStatusChange.objects.bulk_create(
         HandleStatusChange(handle=handle, status="online", at=timezone.now()) for _ in range(200)
     )
