@@ -95,8 +95,11 @@ def paginate(
     if cursor:
         moment, pk = decode_cursor(cursor)
         try:
+            # The first condition is implied by the other two; it is there so the database
+            # can start the index scan at the cursor instead of filtering its way to it.
             ordered = ordered.filter(
-                Q(**{f"{time_field}__lt": moment}) | Q(**{time_field: moment, "pk__lt": pk})
+                Q(**{f"{time_field}__lte": moment}),
+                Q(**{f"{time_field}__lt": moment}) | Q(**{time_field: moment, "pk__lt": pk}),
             )
         except (ValueError, TypeError) as exc:  # an id of the wrong type: not our cursor
             raise _invalid_cursor() from exc
