@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test install services lint typecheck pytest bench openapi-snapshot clean
+.PHONY: run test install services lint typecheck pytest bench bench-dashboard openapi-snapshot clean
 
 run: install
 	$(BIN)/python scripts/run_embedded.py
@@ -40,6 +40,9 @@ openapi-snapshot: install services
 
 bench: install services
 	$(BIN)/python bench/run.py
+
+bench-dashboard: install services
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
