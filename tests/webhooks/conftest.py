@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 # The real pipeline (live server, Celery worker, simulated devices) of the messaging tests.
+from accounts.models import Membership
+from tests.conftest import signed_in
 from tests.messaging.conftest import celery_worker, platform  # noqa: F401
 
 
@@ -79,3 +81,15 @@ def receiver_factory() -> Iterator[Any]:
 @pytest.fixture
 def receiver(receiver_factory: Any) -> Receiver:
     return receiver_factory()
+
+
+@pytest.fixture
+def developer(alice):
+    """A developer of Alice's account, signed in to the dashboard."""
+    return signed_in(alice.account, Membership.Role.DEVELOPER, "dev@example.com")
+
+
+@pytest.fixture
+def viewer(alice):
+    """A viewer of Alice's account, signed in to the dashboard."""
+    return signed_in(alice.account, Membership.Role.VIEWER, "viewer@example.com")
