@@ -113,7 +113,12 @@ def account_page(
 
 
 def render_page(
-    request: HttpRequest, seat: Seat, template: str, context: dict[str, Any] | None = None
+    request: HttpRequest,
+    seat: Seat,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
 ) -> TemplateResponse:
     """A dashboard page: the template with the seat and the account picker's accounts."""
     return TemplateResponse(
@@ -125,6 +130,7 @@ def render_page(
             "memberships": memberships_of(request.user),
             **(context or {}),
         },
+        status=status,
     )
 
 

@@ -105,7 +105,7 @@ def _api_key_of(seat: Seat, key_id: str) -> ApiKey:
 def _api_keys_page(
     request: HttpRequest, seat: Seat, *, form: ApiKeyCreateForm | None = None, status: int = 200
 ) -> TemplateResponse:
-    response = render_page(
+    return render_page(
         request,
         seat,
         "accounts/api_keys.html",
@@ -114,9 +114,8 @@ def _api_keys_page(
             "api_keys": selectors.api_key_list(account=seat.account),
             "form": form or ApiKeyCreateForm(),
         },
+        status=status,
     )
-    response.status_code = status
-    return response
 
 
 @account_page()
@@ -175,7 +174,7 @@ def _team_page(
     name_form: AccountNameForm | None = None,
     status: int = 200,
 ) -> TemplateResponse:
-    response = render_page(
+    return render_page(
         request,
         seat,
         "accounts/team.html",
@@ -188,9 +187,8 @@ def _team_page(
             "rate_limit": selectors.account_rate_limit(account=seat.account),
             "usage": usage_today(seat.account),
         },
+        status=status,
     )
-    response.status_code = status
-    return response
 
 
 def _to_team(seat: Seat) -> HttpResponse:
