@@ -19,7 +19,8 @@ def endpoint_get(*, account: Account, endpoint_id: str) -> WebhookEndpoint:
 
 
 def _with_attempts(deliveries: QuerySet[WebhookDelivery]) -> QuerySet[WebhookDelivery]:
-    attempts = Prefetch("attempt_log", queryset=DeliveryAttempt.objects.order_by("at", "id"))
+    # In the order they were made (their numbers; a clock may step back between two).
+    attempts = Prefetch("attempt_log", queryset=DeliveryAttempt.objects.order_by("number", "id"))
     return deliveries.select_related("event").prefetch_related(attempts)
 
 

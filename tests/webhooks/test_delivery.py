@@ -131,7 +131,9 @@ def test_a_slow_receiver_does_not_delay_another_endpoint(platform, receiver_fact
     event_publish(account=platform.account, type="handle.online", data={"handle": "+1"})
     wait_until(lambda: len(fast.received) == 1, what="the fast endpoint")
     assert fast.received[0].at - started < 1.0
-    assert len(slow.received) == 1
+    # The slow endpoint was being delivered to meanwhile (its answer is what is slow); on a
+    # loaded machine its request may reach it a moment after the fast one's.
+    wait_until(lambda: len(slow.received) == 1, timeout=5, what="the slow endpoint's request")
 
 
 def test_during_a_rotation_both_secrets_verify(platform, receiver):
