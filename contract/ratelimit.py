@@ -85,6 +85,7 @@ def rate_limit_consume(request: HttpRequest, *, key: str, limit: int) -> RateLim
 
 
 def _client_ip(request: HttpRequest) -> str:
+    # RATELIMIT_IP_META_KEY is contract.client_ip.client_ip; _get_ip adds the IPv6 /64 mask.
     return str(_get_ip(request))
 
 

@@ -327,10 +327,14 @@ STORAGES = {
 }
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_ENABLE = True
-# Behind a reverse proxy set this to the header that proxy writes the client address to.
-RATELIMIT_IP_META_KEY = os.environ.get("SWITCHBOARD_CLIENT_IP_HEADER") or None
-# django-axes reads the client address from the same place.
-AXES_IPWARE_META_PRECEDENCE_ORDER = [RATELIMIT_IP_META_KEY or "REMOTE_ADDR"]
+# --- the client's address (docs/operations.md, "Behind a proxy") ----------------------------
+# Unset: the socket's address. Behind a reverse proxy: the request.META key the proxy writes the
+# client address to (HTTP_X_REAL_IP, HTTP_X_FORWARDED_FOR), and how many proxies append to it.
+SWITCHBOARD_CLIENT_IP_HEADER = os.environ.get("SWITCHBOARD_CLIENT_IP_HEADER") or None
+SWITCHBOARD_TRUSTED_PROXIES = env_int("SWITCHBOARD_TRUSTED_PROXIES", 1)
+# One function answers for django-ratelimit, django-axes and our failed-auth counters.
+RATELIMIT_IP_META_KEY = "contract.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "contract.client_ip.client_ip"
 
 # --- logging: one JSON object a line, with the request id --------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
