@@ -12,6 +12,17 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Account
+from tests import log_capture
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Everything logged during the run goes to one directory (tests/log_capture.py)."""
+    log_capture.start(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Fail the run if any process logged a secret (tests/log_capture.py)."""
+    log_capture.finish(session)
 
 
 @dataclass

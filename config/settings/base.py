@@ -15,6 +15,7 @@ import dj_email_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logging import logging_config
 from contract.request_id import install_log_record_factory
 
 # Lets admin and other generic classes be subscripted for type checking at runtime.
@@ -339,15 +340,5 @@ AXES_CLIENT_IP_CALLABLE = "contract.client_ip.client_ip"
 # --- logging: one JSON object a line, with the request id --------------------------------
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 install_log_record_factory()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "config.logging.JsonFormatter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # 5xx with their traceback; 4xx are the client's business, not an operator's.
-        "django.request": {"level": "ERROR"},
-        "django.server": {"level": "WARNING"},
-    },
-}
+# Secrets are redacted by every handler; SWITCHBOARD_LOG_DIR adds a file per process there.
+LOGGING = logging_config(level=LOG_LEVEL, log_dir=os.environ.get("SWITCHBOARD_LOG_DIR") or None)

@@ -27,4 +27,4 @@ CELERY_BROKER_URL = f"{_redis_base}/{8 + _slot}"
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]
+LOGGING["root"]["level"] = "WARNING"
