@@ -25,13 +25,17 @@ from contract.envelope import page
 from contract.errors import InvalidRequest
 
 PAGE_PARAMS = frozenset({"limit", "cursor"})
-# The same two parameters, for the OpenAPI document.
-PAGE_PARAMETERS = [
-    OpenApiParameter("limit", int, description="1 to 100 (default 50)."),
-    OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
-]
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 100
+# The same two parameters, for the OpenAPI document.
+PAGE_PARAMETERS = [
+    OpenApiParameter(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+        description=f"1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}).",
+    ),
+    OpenApiParameter("cursor", str, description="`next_cursor` of the previous page."),
+]
 
 M = TypeVar("M", bound=Model)
 

@@ -20,6 +20,12 @@ class ApiView(APIView):
     """An API view. Subclasses name the query parameters they accept."""
 
     allowed_query_params: frozenset[str] = frozenset()
+    # OPTIONS is 405 `method_not_allowed` like any method a path does not serve, with `Allow`
+    # naming those it does: no CORS preflight to answer (API keys are server-side secrets), and
+    # DRF's OPTIONS metadata is neither our envelope nor meant for clients (docs/api.md).
+    http_method_names = [m for m in APIView.http_method_names if m != "options"]
+    # Error statuses this view's writes may answer besides the common ones (OpenAPI only).
+    openapi_write_error_statuses: tuple[int, ...] = ()
 
     def upload_limit(self) -> int | None:
         """The largest upload this view takes, enforced (and hashed) as it streams."""

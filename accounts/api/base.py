@@ -18,10 +18,9 @@ from accounts.models import ApiKey
 from contract.views import ApiView
 
 
-# A view of the authenticated account's resources, with idempotent writes. (No docstring:
-# drf-spectacular publishes the nearest class docstring as the description of operations
-# that have none, and the document must not change with this class.)
 class AccountApiView(ApiView):
+    """A view of the authenticated account's resources, with idempotent writes."""
+
     # False for views whose writes wait on a device: see accounts.idempotency.
     idempotent_in_transaction = True
     # Fields of `data` that hold a secret shown once: never stored for a replay.

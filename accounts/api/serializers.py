@@ -34,7 +34,11 @@ class ApiKeyOutput(serializers.Serializer):
 
 
 class ApiKeyCreatedOutput(ApiKeyOutput):
-    secret = serializers.CharField(help_text="The key itself. Shown once: store it now.")
+    secret = serializers.CharField(
+        allow_null=True,
+        help_text="The key itself. Shown once: store it now. `null` when this response is an "
+        "idempotent replay (`Idempotent-Replayed: true`): a secret is never stored.",
+    )
 
 
 class ApiKeyCreateInput(StrictInput):

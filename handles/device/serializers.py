@@ -31,8 +31,20 @@ class HeartbeatOutput(serializers.Serializer):
 
 
 class JobsQuery(StrictInput):
-    wait = serializers.IntegerField(min_value=0, max_value=25, required=False, default=0)
-    limit = serializers.IntegerField(min_value=1, max_value=50, required=False, default=10)
+    wait = serializers.IntegerField(
+        min_value=0,
+        max_value=25,
+        required=False,
+        default=0,
+        help_text="Seconds to wait for a job (0 to 25, default 0).",
+    )
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=50,
+        required=False,
+        default=10,
+        help_text="Most jobs to return (1 to 50, default 10).",
+    )
 
 
 class JobOutput(serializers.Serializer):
@@ -81,7 +93,9 @@ class DeviceEventInput(StrictInput):
 
 
 class DeviceEventsInput(StrictInput):
-    events = serializers.ListField(child=DeviceEventInput(), allow_empty=False, max_length=100)
+    events = serializers.ListField(
+        child=DeviceEventInput(), allow_empty=False, min_length=1, max_length=100
+    )
 
 
 class DeviceEventResult(serializers.Serializer):

@@ -7,7 +7,7 @@ import time
 
 from django.db import connection
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -89,14 +89,7 @@ class JobsView(DeviceView):
             "`job_id`: de-duplicate by it."
         ),
         tags=[TAG],
-        parameters=[
-            OpenApiParameter(
-                "wait", int, description="Seconds to wait for a job (0 to 25, default 0)."
-            ),
-            OpenApiParameter(
-                "limit", int, description="Most jobs to return (1 to 50, default 10)."
-            ),
-        ],
+        parameters=[JobsQuery],
         responses={200: envelope(JobOutput, many=True)},
     )
     def get(self, request: Request) -> Response:

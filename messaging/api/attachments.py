@@ -6,8 +6,7 @@ import re
 
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -19,6 +18,7 @@ from accounts.models import Account
 from contract.envelope import created, envelope, ok
 from contract.errors import Forbidden, InvalidRequest
 from contract.limits import LARGE_BODY_PATHS
+from contract.serializers import StrictInput
 from contract.views import ApiView
 from handles.device.auth import request_device
 from handles.device.views import DeviceView
@@ -33,9 +33,19 @@ LARGE_BODY_PATHS.append(
     (re.compile(r"^/(device/)?v1/attachments$"), max_upload_bytes() + _MULTIPART_OVERHEAD)
 )
 
-UPLOAD_BODY = inline_serializer(
-    "AttachmentUpload", fields={"file": serializers.FileField(help_text="The file, up to 100 MiB.")}
+
+class AttachmentUpload(StrictInput):
+    """The multipart body of an upload, for the document: `_uploaded_file` reads it."""
+
+    file = serializers.FileField(help_text="The file, up to 100 MiB.")
+
+
+# The bytes as they were uploaded, with the type sniffed from them: any type, never JSON
+# to decode. `application/octet-stream` first, for generated clients that pick the first.
+BINARY_CONTENT = OpenApiResponse(
+    {"type": "string", "format": "binary"}, description="The file, as a download."
 )
+BINARY_MEDIA_TYPES = ("application/octet-stream", "*/*")
 
 
 def _uploaded_file(request: Request) -> UploadedFile:
@@ -86,7 +96,7 @@ class AttachmentUploadView(TakesUpload, AccountApiView):
             "uploads are deleted after 24 hours."
         ),
         tags=["attachments"],
-        request={"multipart/form-data": UPLOAD_BODY},
+        request={"multipart/form-data": AttachmentUpload},
         responses={201: envelope(AttachmentDetailOutput)},
     )
     def post(self, request: Request) -> Response:
@@ -114,7 +124,7 @@ class AttachmentContentView(AccountApiView):
         summary="Download an attachment's bytes",
         description="Served as a download with its sniffed type and `nosniff`.",
         tags=["attachments"],
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
+        responses={(200, *BINARY_MEDIA_TYPES): BINARY_CONTENT},
     )
     def get(self, request: Request, attachment_id: str) -> FileResponse:
         attachment = selectors.attachment_get(
@@ -130,7 +140,7 @@ class DeviceAttachmentUploadView(TakesUpload, DeviceView):
         description="Media of a received message: upload it first, then name its id in the "
         "`attachments` of the `message.received` event.",
         tags=["device protocol"],
-        request={"multipart/form-data": UPLOAD_BODY},
+        request={"multipart/form-data": AttachmentUpload},
         responses={201: envelope(AttachmentOutput)},
     )
     def post(self, request: Request) -> Response:
@@ -146,7 +156,7 @@ class DeviceAttachmentContentView(DeviceView):
         summary="Download an attachment to send",
         description="The bytes of an attachment named in a `send` job of this device's handle.",
         tags=["device protocol"],
-        responses={200: OpenApiResponse(OpenApiTypes.BINARY, description="The file.")},
+        responses={(200, *BINARY_MEDIA_TYPES): BINARY_CONTENT},
     )
     def get(self, request: Request, attachment_id: str) -> FileResponse:
         handle = request_device(request).handle

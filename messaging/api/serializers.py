@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contract.pagination import MAX_LIMIT
 from contract.serializers import StrictInput, Timestamp
 from handles.addresses import handle_normalize
 from handles.models import Channel
@@ -16,6 +17,7 @@ from messaging.models import Chat, Message, Reaction
 MAX_TEXT = 10_000
 CHANNELS = tuple(Channel.values)
 REQUESTED_CHANNELS = ("auto", *CHANNELS)
+REACTION_TYPES = tuple(Reaction.Type.values)
 MAX_GROUP = 32
 MAX_SCHEDULE_AHEAD = timedelta(days=30)
 EFFECTS = (
@@ -158,7 +160,7 @@ class StatusChangeOutput(serializers.Serializer):
 
 
 class ReactionOutput(serializers.Serializer):
-    type = serializers.CharField()
+    type = serializers.ChoiceField(choices=REACTION_TYPES)
     from_handle = serializers.CharField(help_text="Who reacted (your handle for your own).")
     created_at = Timestamp()
 
@@ -168,10 +170,12 @@ class ErrorDetailOutput(serializers.Serializer):
     message = serializers.CharField()
 
 
-# A message. Its fields declare the document; its values are `message_data`'s, the same as a
-# webhook event carries (a test holds the two to each other). Output serializers have no
-# docstring: it would be published as the schema's description.
 class MessageOutput(serializers.Serializer):
+    """A message: its fields declare the document, its values are `message_data`'s.
+
+    The same as a webhook event carries; a test holds the two to each other.
+    """
+
     id = serializers.CharField(help_text="`msg_…`")
     chat_id = serializers.CharField()
     direction = serializers.ChoiceField(choices=Message.Direction.choices)
@@ -230,8 +234,9 @@ class MessageDetailOutput(MessageOutput):
         }
 
 
-# A chat: fields for the document, values from `chat_data` (see MessageOutput).
 class ChatOutput(serializers.Serializer):
+    """A chat: fields for the document, values from `chat_data` (see MessageOutput)."""
+
     id = serializers.CharField(help_text="`chat_…`")
     type = serializers.ChoiceField(choices=Chat.Type.choices)
     handle = serializers.CharField(source="handle.address", help_text="Our handle in this chat.")
@@ -257,8 +262,10 @@ class MessageListQuery(StrictInput):
     to = HandleField(required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
-    limit = serializers.CharField(required=False)
-    cursor = serializers.CharField(required=False)
+    limit = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_LIMIT, help_text="1 to 100 (default 50)."
+    )
+    cursor = serializers.CharField(required=False, help_text="`next_cursor` of the previous page.")
 
 
 FILTER_NAMES = frozenset(MessageListQuery().fields)
@@ -269,7 +276,7 @@ class MessageEditInput(StrictInput):
 
 
 class ReactionInput(StrictInput):
-    type = serializers.ChoiceField(choices=Reaction.Type.values)
+    type = serializers.ChoiceField(choices=REACTION_TYPES)
 
 
 class ChatCreateInput(StrictInput):

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -13,6 +13,7 @@ from handles.addresses import handle_normalize
 from messaging import selectors
 from messaging.api.serializers import (
     FILTER_NAMES,
+    REACTION_TYPES,
     ChatCreatedOutput,
     ChatCreateInput,
     ChatOutput,
@@ -30,13 +31,13 @@ from messaging.services import actions, groups, lifecycle, sending
 
 
 class WaitsOnDeviceView(AccountApiView):
-    """A view whose work waits on the device: not run inside the idempotency transaction."""
+    """A view whose writes wait on the device: not run inside the idempotency transaction."""
 
     # The device must see its job committed (`handles.sync`), so the idempotent response is
-    # stored after the work, not with it. (The docstring above is published: see
-    # AccountApiView.)
-
+    # stored after the work, not with it.
     idempotent_in_transaction = False
+    # A device that fails or does not answer in time: 502 `*_failed`.
+    openapi_write_error_statuses = (502,)
 
 
 class MessageListView(AccountApiView):
@@ -241,7 +242,11 @@ class ReactionView(WaitsOnDeviceView):
     @extend_schema(
         operation_id="messages_unreact",
         summary="Remove your reaction",
+        description="Synchronous through the device (502 `reaction_failed`, 503 `device_offline`).",
         tags=["messages"],
+        parameters=[
+            OpenApiParameter("reaction_type", str, OpenApiParameter.PATH, enum=REACTION_TYPES)
+        ],
         responses={200: envelope(MessageOutput)},
     )
     def delete(self, request: Request, message_id: str, reaction_type: str) -> Response:

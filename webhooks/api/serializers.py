@@ -11,8 +11,8 @@ EVENT_CHOICES = ("*", *EVENT_TYPES)
 class WebhookInput(StrictInput):
     url = serializers.CharField(max_length=2048, help_text="A public http(s) URL.")
     events = serializers.ListField(
-        child=serializers.CharField(max_length=64),
-        allow_empty=False,
+        child=serializers.ChoiceField(choices=EVENT_CHOICES),
+        min_length=1,
         help_text=f'Event types to receive, or ["*"]: {", ".join(EVENT_TYPES)}.',
     )
     description = serializers.CharField(
@@ -24,7 +24,7 @@ class WebhookInput(StrictInput):
 class WebhookUpdateInput(StrictInput):
     url = serializers.CharField(max_length=2048, required=False)
     events = serializers.ListField(
-        child=serializers.CharField(max_length=64), allow_empty=False, required=False
+        child=serializers.ChoiceField(choices=EVENT_CHOICES), min_length=1, required=False
     )
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     enabled = serializers.BooleanField(
@@ -47,7 +47,9 @@ class WebhookOutput(serializers.Serializer):
 
 class WebhookWithSecretOutput(WebhookOutput):
     secret = serializers.CharField(
-        help_text="`whsec_…`: verify signatures with it. Returned on create and rotate only."
+        allow_null=True,
+        help_text="`whsec_…`: verify signatures with it. Returned on create and rotate only; "
+        "`null` when this response is an idempotent replay: a secret is never stored.",
     )
 
 
