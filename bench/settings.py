@@ -5,4 +5,4 @@ from __future__ import annotations
 from config.settings.production import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
-LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

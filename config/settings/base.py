@@ -72,6 +72,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "contract.request_id.RequestIdMiddleware",
+    "contract.request_limits.RequestSizeLimitMiddleware",
     "contract.limits.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -228,6 +229,19 @@ CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# HTTPS (docs/operations.md, "TLS"). Behind a proxy that terminates TLS, Django learns that a
+# request came over https from a header the proxy sets: SWITCHBOARD_PROXY_SSL_HEADER names its
+# request.META key (HTTP_X_FORWARDED_PROTO, value "https"); production defaults to that one.
+# Set it only when the proxy overwrites the header: a client could send it otherwise.
+_PROXY_SSL_HEADER = os.environ.get("SWITCHBOARD_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (
+    (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER not in {"", "none"} else None
+)
+# HSTS on every https response outside DEBUG: a year unless SECURE_HSTS_SECONDS says otherwise
+# (0 turns it off). Never on plain http, so `make run` on 127.0.0.1 is not affected.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 # No inline script or style anywhere on our pages; the admin brings its own (Django's) and
 # keeps its defaults. The ReDoc page (/v1/docs) runs under this policy too, with two additions
 # of its own (config.urls.ApiDocsView): ReDoc injects its styles and searches in a worker.
@@ -275,6 +289,10 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# WhiteNoise serves static files from where they live (each app's static/, ./static/), so the
+# admin and the dashboard look right on a fresh clone, under `make run` and the Procfile, with
+# no build step; files `collectstatic` put in STATIC_ROOT are served too (docs/operations.md).
+WHITENOISE_USE_FINDERS = True
 
 # A JSON body over 1 MiB is refused with 413 before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

@@ -15,5 +15,9 @@ if not DATABASE_URL or not REDIS_URL:
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Behind the proxy that terminates TLS (docs/operations.md, "TLS"); "none" when there is none.
+_PROXY_SSL_HEADER = os.environ.get("SWITCHBOARD_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO")
+SECURE_PROXY_SSL_HEADER = (
+    (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER not in {"", "none"} else None
+)
 SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "false").lower() == "true"
