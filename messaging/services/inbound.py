@@ -11,13 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-
 from contract.errors import InvalidRequest
 from handles import registry
 from handles import services as handle_services
 from handles.addresses import handle_normalize, is_email
+from handles.clock import DeviceTime, device_time
 from handles.models import Channel, Device, Handle, Job
 from messaging import events
 from messaging.models import Chat, Message, MessageStatusEvent, Reaction
@@ -29,12 +27,33 @@ from messaging.services.lifecycle import dispatch_soon, message_transition
 from messaging.services.routing import Route, chat_for
 
 
-def _at(data: dict[str, Any]) -> datetime:
-    raw = data.get("at")
-    moment = parse_datetime(raw) if isinstance(raw, str) else None
-    if raw is not None and (moment is None or moment.tzinfo is None):
-        raise InvalidRequest("data.at must be an RFC 3339 time with a zone.")
-    return moment or timezone.now()
+def _at(data: dict[str, Any]) -> DeviceTime:
+    """When it happened, by the device's clock held to the window (`handles.clock`)."""
+    return device_time(data.get("at"))
+
+
+def _invalid(name: str, problem: str) -> InvalidRequest:
+    return InvalidRequest(f"data.{name} {problem}.", fields={f"data.{name}": [problem + "."]})
+
+
+def _text(data: dict[str, Any], name: str, *, max_length: int = 200) -> str | None:
+    """`data[name]`: a string of at most `max_length` characters, or None when absent."""
+    value = data.get(name)
+    if value is not None and (not isinstance(value, str) or len(value) > max_length):
+        raise _invalid(name, f"must be a string of at most {max_length:,} characters")
+    return value
+
+
+def _texts(data: dict[str, Any], name: str) -> list[str]:
+    """`data[name]`: a list of strings (each at most 200 characters), or [] when absent."""
+    values = data.get(name)
+    if values is None:
+        return []
+    if not isinstance(values, list) or not all(
+        isinstance(value, str) and len(value) <= 200 for value in values
+    ):
+        raise _invalid(name, "must be a list of strings")
+    return values
 
 
 def inbound_message_record(
@@ -48,6 +67,7 @@ def inbound_message_record(
     text: str,
     at: datetime,
     attachments: list[str] | None = None,
+    history_note: str = "",
 ) -> Message | None:
     """Record a message a device received, in its chat (created when new); once per upstream id."""
     if handle.account_id is None:
@@ -82,7 +102,7 @@ def inbound_message_record(
         attachments_claim(account=account, message=message, ids=attachments)
     Chat.objects.filter(pk=chat.pk).update(last_message_at=at)
     MessageStatusEvent.objects.create(
-        message=message, status=Message.Status.RECEIVED, at=at, source="device"
+        message=message, status=Message.Status.RECEIVED, at=at, source="device", detail=history_note
     )
     stats.count(message, ["received"], at=at)
     events.message_status_changed(message)
@@ -140,7 +160,7 @@ def send_job_finished(job: Job) -> None:
 
 
 def _outbound_of(device: Device, data: dict[str, Any]) -> Message | None:
-    upstream_id, message_id = data.get("upstream_id"), data.get("message_id")
+    upstream_id, message_id = _text(data, "upstream_id"), _text(data, "message_id")
     query = Message.objects.select_for_update().filter(
         handle_id=device.handle_id, account_id=device.handle.account_id
     )
@@ -161,10 +181,11 @@ def _receipt(status: str) -> registry.DeviceEventHandler:
         at = _at(data)
         if message.status == Message.Status.SENDING:
             # The receipt overtook the device's result: it was sent, at the latest then.
+            implied = "; ".join(filter(None, ["implied by receipt", at.note]))
             message_transition(
-                message, Message.Status.SENT, source="device", at=at, detail="implied by receipt"
+                message, Message.Status.SENT, source="device", at=at.at, detail=implied
             )
-        message_transition(message, status, source="device", at=at)
+        message_transition(message, status, source="device", at=at.at, detail=at.note)
 
     return apply
 
@@ -179,12 +200,15 @@ def message_failed_after_sending(device: Device, external_id: str, data: dict[st
     if message is None or message.direction != Message.Direction.OUTBOUND:
         return
     error = data.get("error") or {}
+    if not isinstance(error, dict):
+        raise _invalid("error", "must be an object with code and message")
+    at = _at(data)
     message_transition(
         message,
         Message.Status.FAILED,
         source="device",
-        at=_at(data),
-        detail="failed after it was sent",
+        at=at.at,
+        detail="; ".join(filter(None, ["failed after it was sent", at.note])),
         error={"code": str(error.get("code", "failed")), "message": str(error.get("message", ""))},
     )
 
@@ -193,24 +217,24 @@ def message_failed_after_sending(device: Device, external_id: str, data: dict[st
 def message_received(device: Device, external_id: str, data: dict[str, Any]) -> None:
     sender = handle_normalize(data.get("from"), field="data.from")
     participants = [
-        handle_normalize(p, field="data.participants") for p in data.get("participants") or []
+        handle_normalize(p, field="data.participants") for p in _texts(data, "participants")
     ]
     channel = data.get("channel") or Channel.IMESSAGE
     if channel not in Channel.values:
-        raise InvalidRequest("data.channel must be imessage, sms or whatsapp.")
-    text = data.get("text") or ""
-    if not isinstance(text, str) or len(text) > 10_000:
-        raise InvalidRequest("data.text must be a string of at most 10,000 chars.")
+        raise _invalid("channel", "must be imessage, sms or whatsapp")
+    text = _text(data, "text", max_length=10_000) or ""
+    at = _at(data)
     inbound_message_record(
         handle=device.handle,
-        upstream_id=str(data.get("upstream_id") or external_id),
+        upstream_id=_text(data, "upstream_id") or external_id,
         sender=sender,
         participants=participants,
-        chat_id=data.get("chat_id"),
+        chat_id=_text(data, "chat_id"),
         channel=channel,
         text=text,
-        at=_at(data),
-        attachments=[str(a) for a in data.get("attachments") or []],
+        at=at.at,
+        attachments=_texts(data, "attachments"),
+        history_note=at.note,
     )
 
 
@@ -228,7 +252,7 @@ def _reaction(removed: bool) -> registry.DeviceEventHandler:
 
 
 def _any_message_of(device: Device, data: dict[str, Any]) -> Message | None:
-    upstream_id, message_id = data.get("upstream_id"), data.get("message_id")
+    upstream_id, message_id = _text(data, "upstream_id"), _text(data, "message_id")
     query = Message.objects.filter(handle_id=device.handle_id, account_id=device.handle.account_id)
     if upstream_id and (found := query.filter(upstream_id=upstream_id).first()):
         return found
@@ -252,20 +276,20 @@ def chat_updated(device: Device, external_id: str, data: dict[str, Any]) -> None
         )
     )
     chat = None
-    if data.get("chat_id"):
-        chat = chats.filter(pk=data["chat_id"]).first()
-    if chat is None and data.get("upstream_id"):
-        chat = chats.filter(upstream_id=data["upstream_id"]).first()
+    chat_id, upstream_id = _text(data, "chat_id"), _text(data, "upstream_id")
+    name = _text(data, "name")
+    added, removed = _texts(data, "added"), _texts(data, "removed")
+    if chat_id:
+        chat = chats.filter(pk=chat_id).first()
+    if chat is None and upstream_id:
+        chat = chats.filter(upstream_id=upstream_id).first()
     if chat is None:
         return
-    name = data.get("name")
-    if name is not None and (not isinstance(name, str) or len(name) > 200):
-        raise InvalidRequest("data.name must be a string of at most 200 chars.")
     group_apply(
         chat=chat,
         name=name,
-        add=tuple(handle_normalize(h, field="data.added") for h in data.get("added") or []),
-        remove=tuple(handle_normalize(h, field="data.removed") for h in data.get("removed") or []),
+        add=tuple(handle_normalize(h, field="data.added") for h in added),
+        remove=tuple(handle_normalize(h, field="data.removed") for h in removed),
     )
 
 
