@@ -23,6 +23,7 @@ from django.template.response import TemplateResponse
 from accounts.models import Account, Membership
 from accounts.ratelimit import api_calls_today
 from contract.errors import NotFound
+from contract.ids import names_nothing
 
 Role = Membership.Role
 RANK = {Role.VIEWER: 0, Role.DEVELOPER: 1, Role.OWNER: 2}
@@ -98,6 +99,8 @@ def account_page(
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             seat = seat_for(request, account_id)
+            if names_nothing(kwargs):  # an id that cannot exist (or a NUL): nothing to look up
+                raise Http404("No such page.")
             if request.method not in SAFE_METHODS and not seat.can(writes):
                 raise PermissionDenied("Your role cannot do this.")
             if request.session.get("dashboard_account") != seat.account.pk:

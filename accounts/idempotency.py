@@ -33,6 +33,7 @@ from rest_framework.request import Request
 from accounts.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from accounts.models import Account, IdempotencyRecord
 from contract.errors import InvalidRequest
+from contract.parsers import loads_strict
 from contract.request_id import HEADER as REQUEST_ID_HEADER
 from contract.request_id import current_request_id
 
@@ -72,9 +73,12 @@ def request_fingerprint(request: Request) -> str:
         raw = request._request.body
     body = raw
     if raw and content_type.startswith("application/json"):
+        # Parsed by the API's own rules: a body they refuse (too deep to parse, say) is
+        # compared byte for byte, and the view answers it with a 400.
         try:
-            body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode()
-        except ValueError:
+            parsed = loads_strict(raw.decode())
+            body = json.dumps(parsed, sort_keys=True, separators=(",", ":")).encode()
+        except (ValueError, InvalidRequest):
             body = raw
     digest = hashlib.sha256()
     for part in (request.method or "").encode(), request.get_full_path().encode(), body:

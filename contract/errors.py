@@ -104,6 +104,13 @@ CATALOG: dict[str, ErrorCode] = _catalog(
         "Another request with the same Idempotency-Key has not finished yet; retry later.",
     ),
     ErrorCode(
+        "length_required",
+        411,
+        "A request body needs a Content-Length (or chunked transfer through the server).",
+        "A chunked body reached a server that cannot say where it ends (the development "
+        "server); send Content-Length. The production server (gunicorn) reads chunked bodies.",
+    ),
+    ErrorCode(
         "payload_too_large",
         413,
         "The request body is too large.",
@@ -230,6 +237,10 @@ class MethodNotAllowed(DomainError):
 
 class Conflict(DomainError):
     code = "conflict"
+
+
+class LengthRequired(DomainError):
+    code = "length_required"
 
 
 class PayloadTooLarge(DomainError):

@@ -23,6 +23,7 @@ from rest_framework.serializers import Serializer
 
 from contract.envelope import page
 from contract.errors import InvalidRequest
+from contract.parsers import loads_strict
 
 PAGE_PARAMS = frozenset({"limit", "cursor"})
 DEFAULT_LIMIT = 50
@@ -60,15 +61,17 @@ def _invalid_cursor() -> InvalidRequest:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (time, id) a cursor names; 400 for anything we did not write (the JSON parser's
+    rules apply: no deep nesting, no NUL, so nothing reaches the database but a valid key)."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        payload = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = loads_strict(base64.urlsafe_b64decode(padded.encode()).decode())
         created_at = datetime.fromisoformat(payload["t"])
         pk = payload["id"]
         if created_at.tzinfo is None or not isinstance(pk, str):
             raise ValueError(cursor)
         return created_at, pk
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+    except (ValueError, KeyError, TypeError, binascii.Error, InvalidRequest) as exc:
         raise _invalid_cursor() from exc
 
 

@@ -1,19 +1,75 @@
-"""Input serializers that refuse what they do not know."""
+"""Input serializers that refuse what they do not know, and JSON of the wrong type.
+
+DRF's fields coerce: a CharField takes `0` as "0", a BooleanField takes "yes" as true, an
+IntegerField takes "5". A query string has only strings, so coercing is right there; a JSON
+body has types, and a value of the wrong one is a 400 naming its field, never a guess. The
+check is made here, once, for every field of every `StrictInput` (and the lists, dicts and
+nested inputs in them), so a new serializer is strict without choosing special fields.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from django.http import QueryDict
 from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.request import Request
 
 from contract.times import rfc3339
 
+# Fields whose JSON value is a string (CharField covers Email, URL, Regex, Slug, IP fields).
+_STRING_FIELDS = (
+    serializers.CharField,
+    serializers.DateTimeField,
+    serializers.DateField,
+    serializers.TimeField,
+    serializers.DurationField,
+    serializers.UUIDField,
+)
+
+
+def json_type_errors(field: serializers.Field, value: Any) -> Any:
+    """What is wrong with the JSON type of `value` for `field` (DRF's error detail), or None.
+
+    `null` is left to the field (`allow_null`); nested inputs check their own fields.
+    """
+    if value is None or isinstance(field, serializers.BaseSerializer):
+        if isinstance(field, serializers.ListSerializer) and not isinstance(value, list | None):
+            return ["Must be a list."]
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else ["Must be true or false."]
+    if isinstance(field, serializers.IntegerField):
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        return None if whole else ["Must be a whole number."]
+    if isinstance(field, serializers.FloatField | serializers.DecimalField):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if number else ["Must be a number."]
+    if isinstance(field, serializers.MultipleChoiceField):
+        return None if isinstance(value, list) else ["Must be a list."]
+    if isinstance(field, serializers.ChoiceField):
+        textual = all(isinstance(choice, str) for choice in field.choices)
+        return ["Must be a string."] if textual and not isinstance(value, str) else None
+    if isinstance(field, _STRING_FIELDS):
+        return None if isinstance(value, str) else ["Must be a string."]
+    if isinstance(field, serializers.ListField):
+        if not isinstance(value, list):
+            return ["Must be a list."]
+        items = {i: json_type_errors(field.child, item) for i, item in enumerate(value)}
+        return {i: problem for i, problem in items.items() if problem} or None
+    if isinstance(field, serializers.DictField):
+        if not isinstance(value, dict):
+            return ["Must be an object."]
+        entries = {key: json_type_errors(field.child, item) for key, item in value.items()}
+        return {key: problem for key, problem in entries.items() if problem} or None
+    return None  # a field of our own (RecipientsField, …) checks its own input
+
 
 class StrictInput(serializers.Serializer):
-    """An input body: unknown fields are a 400 naming them, not silently dropped."""
+    """An input: unknown fields are a 400 naming them, not silently dropped; a JSON body's
+    values must have their field's JSON type (see `json_type_errors`)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
@@ -22,6 +78,15 @@ class StrictInput(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: ["This field is not allowed."] for name in unknown}
                 )
+            if not isinstance(data, QueryDict):  # a query string or form: all strings
+                wrong = {
+                    name: json_type_errors(field, data[name])
+                    for name, field in self.fields.items()
+                    if name in data and not field.read_only
+                }
+                wrong = {name: problem for name, problem in wrong.items() if problem}
+                if wrong:
+                    raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
 
     @classmethod

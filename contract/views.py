@@ -1,5 +1,6 @@
-"""The base of every API view: strict query, upload limits, rate-limit headers, and one
-seam (`respond_once`) where `accounts` runs writes under their Idempotency-Key."""
+"""The base of every API view: strict query, ids that cannot exist answered 404 before any
+lookup, upload limits, rate-limit headers, and one seam (`respond_once`) where `accounts`
+runs writes under their Idempotency-Key (after the method is known to be allowed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contract.errors import InvalidRequest
+from contract.errors import InvalidRequest, NotFound
+from contract.ids import names_nothing
 from contract.ratelimit import apply_rate_limit_headers
 from contract.uploads import install_upload_handler
 
@@ -45,6 +47,18 @@ class ApiView(APIView):
                 f"Unknown query parameter: {unknown[0]}.",
                 fields={name: ["This query parameter is not allowed."] for name in unknown},
             )
+        unstorable = sorted(
+            name
+            for name, values in request.query_params.lists()
+            if any("\x00" in value for value in values)
+        )
+        if unstorable:
+            raise InvalidRequest(
+                f"{unstorable[0]}: Must not contain NUL (%00) characters.",
+                fields={name: ["Must not contain NUL (%00) characters."] for name in unstorable},
+            )
+        if names_nothing(kwargs):
+            raise NotFound()
 
     def allowed_query_params_for(self, request: Request) -> frozenset[str]:
         return self.allowed_query_params
@@ -62,9 +76,12 @@ class ApiView(APIView):
         """Run the handler (`respond`). Subclasses may run it at most once per request key."""
         return respond()
 
-    def _respond(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def _handler(self, request: Request) -> Callable[..., Any] | None:
         method = (request.method or "").lower()
-        handler = getattr(self, method, None) if method in self.http_method_names else None
+        return getattr(self, method, None) if method in self.http_method_names else None
+
+    def _respond(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        handler = self._handler(request)
         try:
             response = (handler or self.http_method_not_allowed)(request, *args, **kwargs)
         except Exception as exc:
@@ -80,6 +97,9 @@ class ApiView(APIView):
         self.headers = self.default_response_headers
         try:
             self.initial(drf_request, *args, **kwargs)
+            if self._handler(drf_request) is None:
+                # 405 first: a method the path does not take has no Idempotency-Key to check.
+                return self._respond(drf_request, *args, **kwargs)
             response = self.respond_once(
                 drf_request, lambda: self._respond(drf_request, *args, **kwargs)
             )

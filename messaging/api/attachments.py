@@ -49,16 +49,22 @@ BINARY_MEDIA_TYPES = ("application/octet-stream", "*/*")
 
 
 def _uploaded_file(request: Request) -> UploadedFile:
-    upload = request.FILES.get("file")
+    uploads = request.FILES.getlist("file")
     extra = sorted(set(request.data) - {"file"})
     if extra:
         raise InvalidRequest(
             f"Unknown field: {extra[0]}.",
             fields={name: ["This field is not allowed."] for name in extra},
         )
-    if upload is None:
+    if not uploads:
         raise InvalidRequest("file is required.", fields={"file": ["Required."]})
-    return upload
+    if len(uploads) > 1:
+        # Never keep one and drop the others: the client would not know which was stored.
+        raise InvalidRequest(
+            f"file: one file per upload, got {len(uploads)}.",
+            fields={"file": ["Send exactly one file per upload."]},
+        )
+    return uploads[0]
 
 
 def _content(attachment: Attachment) -> FileResponse:
