@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 
 from accounts.models import Account, Membership
 from accounts.ratelimit import api_calls_today
+from contract.caching import no_store
 from contract.errors import NotFound
 from contract.ids import names_nothing
 
@@ -167,7 +168,7 @@ def take_revealed(request: HttpRequest, response: HttpResponse) -> None:
     if secret is None:
         return
     response.delete_cookie(REVEAL_COOKIE, path=request.path, samesite="Strict")
-    response["Cache-Control"] = "no-store"
+    no_store(response)
     context = getattr(response, "context_data", None)
     if context is not None:
         context["revealed_secret"] = secret

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
+from contract.caching import no_store
 from handles import services
 from handles.models import Device, DeviceEvent, Handle, HandleStatusChange, Job
 
@@ -41,15 +43,23 @@ class HandleAdmin(admin.ModelAdmin[Handle]):
     actions = ["attach_device"]
 
     @admin.action(description="Attach a new device (shows its token once)")
-    def attach_device(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
-        for handle in queryset:
-            issued = services.device_attach(handle=handle, name="attached in admin")
-            self.message_user(
-                request,
-                f"{handle.address}: device {issued.device.id}, token {issued.token} "
-                "(shown once: copy it into the agent now)",
-                messages.WARNING,
-            )
+    def attach_device(self, request: HttpRequest, queryset: QuerySet[Handle]) -> HttpResponse:
+        """Attach a device to each selected handle and show the tokens on a page of their own.
+
+        Never through the messages framework: that would keep the token in a cookie. The page
+        is `no-store`, so no browser or proxy cache keeps it either.
+        """
+        attached = [
+            (handle, services.device_attach(handle=handle, name="attached in admin"))
+            for handle in queryset
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Devices attached: copy their tokens now",
+            "attached": attached,
+            "opts": self.model._meta,
+        }
+        return no_store(TemplateResponse(request, "admin/handles/attached_devices.html", context))
 
 
 @admin.register(Device)

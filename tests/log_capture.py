@@ -80,6 +80,10 @@ def start(config: pytest.Config) -> None:
         ours = name.startswith(("django", "celery", "switchboard", "gunicorn"))
         if ours and isinstance(logger, logging.Logger) and logger.level > logging.DEBUG:
             logger.setLevel(logging.DEBUG)
+    # Except the template engine's: its DEBUG records carry a traceback whose text renders the
+    # template's context, evaluating lazy objects (the user, the session) into queries that
+    # tests count. It logs nothing a template does not already show.
+    logging.getLogger("django.template").setLevel(logging.INFO)
 
 
 def finish(session: pytest.Session) -> None:

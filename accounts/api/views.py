@@ -13,6 +13,7 @@ from accounts.api.serializers import (
     ApiKeyOutput,
 )
 from accounts.auth import request_account
+from contract.caching import no_store
 from contract.envelope import created, envelope, ok
 from contract.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 
@@ -74,7 +75,7 @@ class ApiKeyListView(AccountApiView):
     def post(self, request: Request) -> Response:
         data = ApiKeyCreateInput.parse(request)
         issued = services.api_key_create(account=request_account(request), name=data["name"])
-        return created({**ApiKeyOutput(issued.api_key).data, "secret": issued.secret})
+        return no_store(created({**ApiKeyOutput(issued.api_key).data, "secret": issued.secret}))
 
 
 class ApiKeyDetailView(AccountApiView):

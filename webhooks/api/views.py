@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from accounts.api.base import AccountApiView
 from accounts.auth import request_account
+from contract.caching import no_store
 from contract.envelope import accepted, created, envelope, ok
 from contract.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 from webhooks import selectors, services
@@ -51,7 +52,7 @@ class WebhookListView(AccountApiView):
     def post(self, request: Request) -> Response:
         data = WebhookInput.parse(request)
         endpoint = services.webhook_endpoint_create(account=request_account(request), **data)
-        return created(WebhookWithSecretOutput(endpoint).data)
+        return no_store(created(WebhookWithSecretOutput(endpoint).data))
 
 
 class WebhookDetailView(AccountApiView):
@@ -105,9 +106,8 @@ class WebhookRotateSecretView(AccountApiView):
     )
     def post(self, request: Request, webhook_id: str) -> Response:
         endpoint = selectors.endpoint_get(account=request_account(request), endpoint_id=webhook_id)
-        return ok(
-            WebhookWithSecretOutput(services.webhook_endpoint_rotate_secret(endpoint=endpoint)).data
-        )
+        rotated = services.webhook_endpoint_rotate_secret(endpoint=endpoint)
+        return no_store(ok(WebhookWithSecretOutput(rotated).data))
 
 
 class WebhookTestView(AccountApiView):
