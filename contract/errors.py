@@ -33,7 +33,8 @@ CATALOG: dict[str, ErrorCode] = _catalog(
         400,
         "The request is not valid.",
         "The body, query or path failed validation: a missing, unknown or malformed field, "
-        "or malformed JSON. Also answered with 415 when the content type is not JSON.",
+        "or malformed JSON. Also answered with 415 when the content type is not JSON, 414 "
+        "when the URI is over 4,096 bytes and 431 when the headers are over 16 KiB.",
     ),
     ErrorCode(
         "invalid_handle",
