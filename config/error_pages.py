@@ -6,6 +6,8 @@ value in X-Request-Id.
 
 from __future__ import annotations
 
+import sys
+
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 
@@ -17,6 +19,7 @@ PAGE_TITLES = {
     403: "Not allowed",
     404: "Not found",
     500: "Something went wrong",
+    503: "Temporarily unavailable",
 }
 
 
@@ -57,5 +60,7 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if _is_page(request):
+        if isinstance(sys.exc_info()[1], error_handling.OUTAGES):
+            return _page(request, 503, "The service is temporarily unavailable; try again.")
         return _page(request, 500, "It was logged; quote the request id if you report it.")
     return error_handling.handler500(request)

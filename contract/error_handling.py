@@ -8,11 +8,13 @@ and unexpected exceptions are translated here, and nothing else builds an error 
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -34,6 +36,17 @@ from contract.errors import (
 from contract.request_id import current_request_id
 
 logger = logging.getLogger("switchboard.errors")
+
+# What a lost PostgreSQL or Redis raises (the database, the cache, the Celery broker): the
+# request could not be served now and may be retried, so it is 503 `unavailable`, not 500,
+# wherever it is raised (a view, a middleware, an on-commit hook).
+OUTAGES: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    RedisError,
+    BrokerError,
+)
 
 
 def error_body(
@@ -104,7 +117,7 @@ def domain_error_from_exception(exc: BaseException) -> DomainError:
         return PayloadTooLarge()
     if isinstance(exc, SuspiciousOperation):
         return InvalidRequest()
-    if isinstance(exc, (OperationalError, InterfaceError, ConnectionError, RedisError)):
+    if isinstance(exc, OUTAGES):
         return Unavailable()
     return InternalError()
 
@@ -158,4 +171,8 @@ def handler404(request: HttpRequest, exception: Exception | None = None) -> Http
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
+    """Django calls this while the exception is being handled: an outage answers 503."""
+    exc = sys.exc_info()[1]
+    if exc is not None and isinstance(exc, OUTAGES):
+        return json_error(Unavailable())
     return json_error(InternalError())
