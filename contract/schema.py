@@ -146,6 +146,9 @@ class SwitchboardAutoSchema(AutoSchema):
     def _is_rate_limited(self) -> bool:
         return bool(self.view.get_throttles())
 
+    def _takes_idempotency_key(self) -> bool:
+        return self.method in UNSAFE and getattr(self.view, "idempotent_writes", False)
+
     def error_statuses(self) -> list[int]:
         statuses = [400, 500, 503]
         parts = [
@@ -158,8 +161,10 @@ class SwitchboardAutoSchema(AutoSchema):
         if "{" in self.path:
             statuses.append(404)
         if self.method in UNSAFE:
-            statuses += [409, 413, 415, 422]
+            statuses += [409, 413, 415]
             statuses += getattr(self.view, "openapi_write_error_statuses", ())
+        if self._takes_idempotency_key():
+            statuses.append(422)
         return sorted(set(statuses))
 
     # --- descriptions: only what extend_schema says ---------------------------------------
@@ -235,13 +240,13 @@ class SwitchboardAutoSchema(AutoSchema):
         if str(status_code).startswith("2"):
             if self._is_rate_limited():
                 headers.update({name: self._header(name) for name in RATE_LIMIT_HEADERS})
-            if self.method in UNSAFE:
+            if self._takes_idempotency_key():
                 headers["Idempotent-Replayed"] = self._header("Idempotent-Replayed")
         return headers
 
     def _get_parameters(self) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super()._get_parameters()
-        if self.method in UNSAFE:
+        if self._takes_idempotency_key():
             parameters.insert(
                 0,
                 self._component(

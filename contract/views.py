@@ -28,6 +28,8 @@ class ApiView(APIView):
     http_method_names = [m for m in APIView.http_method_names if m != "options"]
     # Error statuses this view's writes may answer besides the common ones (OpenAPI only).
     openapi_write_error_statuses: tuple[int, ...] = ()
+    # Whether its writes take an Idempotency-Key (`respond_once` runs them once per key).
+    idempotent_writes = False
 
     def upload_limit(self) -> int | None:
         """The largest upload this view takes, enforced (and hashed) as it streams."""

@@ -21,6 +21,7 @@ from contract.views import ApiView
 class AccountApiView(ApiView):
     """A view of the authenticated account's resources, with idempotent writes."""
 
+    idempotent_writes = True
     # False for views whose writes wait on a device: see accounts.idempotency.
     idempotent_in_transaction = True
     # Fields of `data` that hold a secret shown once: never stored for a replay.

@@ -322,6 +322,9 @@ SPECTACULAR_SETTINGS = {
     # ReDoc is served from our static files (drf-spectacular-sidecar), never from a CDN.
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A PATCH body is what its serializer says (`name` of a rename is required), not a copy
+    # with every field made optional: our inputs are never partial.
+    "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": r"/(device/)?v1",
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "messaging.api.serializers.CHANNELS",

@@ -164,7 +164,7 @@ def test_limit_is_an_integer_from_1_to_100_on_every_list(document):
 
 def test_webhook_events_are_a_non_empty_list_of_known_types(document):
     schemas = document["components"]["schemas"]
-    for component in ("WebhookInputRequest", "PatchedWebhookUpdateInputRequest"):
+    for component in ("WebhookInputRequest", "WebhookUpdateInputRequest"):
         events = schemas[component]["properties"]["events"]
         assert events["minItems"] == 1
         assert "message.sent" in resolve(document, events["items"])["enum"]
@@ -255,6 +255,17 @@ def test_device_endpoints_are_documented_under_their_own_tag_and_auth(document):
             assert operation["tags"] == ["device protocol"]
             assert operation["security"] == [{"DeviceToken": []}]
             assert "401" in operation["responses"]
+
+
+def test_only_api_writes_take_an_idempotency_key_devices_deduplicate_by_their_own_ids(document):
+    for path, method, operation in operations(document):
+        takes_key = any(
+            resolve(document, p)["name"] == "Idempotency-Key"
+            for p in operation.get("parameters", [])
+        )
+        api_write = path.startswith("/v1/") and method in {"post", "patch", "delete"}
+        assert takes_key == api_write, (path, method)
+        assert ("422" in operation["responses"]) == api_write, (path, method)
 
 
 def test_the_schema_generates_without_warnings(db):
