@@ -94,9 +94,17 @@ def finish(session: pytest.Session) -> None:
         handler.flush()
     directory = current_log_dir()
     findings = find_secrets(directory) if directory.exists() else []
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        files = [p for p in directory.rglob("*") if p.is_file()] if directory.exists() else []
+        size = sum(p.stat().st_size for p in files)
+        reporter.write_sep(
+            "-",
+            f"secrets check: {len(files)} log files ({size // 1024} KiB) from every process "
+            f"of the run, {len(findings)} line(s) with a secret",
+        )
     if findings:
         shown = "\n".join(f"  {finding}" for finding in findings[:20])
-        reporter = config.pluginmanager.get_plugin("terminalreporter")
         message = (
             f"A secret (API key, webhook secret or device token) was logged during this run, "
             f"{len(findings)} line(s); the logs are kept in {directory}:\n{shown}"
