@@ -129,7 +129,7 @@ def _handle_status_set(
     HandleStatusChange.objects.create(handle=handle, status=status, at=now)
     if status == Handle.Status.ONLINE:
         for listener in registry.handle_online_listeners():
-            transaction.on_commit(lambda listener=listener: listener(handle.pk))  # type: ignore[misc]
+            transaction.on_commit(lambda listener=listener: listener(handle.pk), robust=True)  # type: ignore[misc]
     handle_status_changed(handle, status=status, at=now)
     return True
 
@@ -179,7 +179,7 @@ def handles_mark_offline() -> int:
 def job_create(*, handle: Handle, kind: str, payload: dict[str, Any]) -> Job:
     """Queue work for the handle's device; the device is woken once this commits."""
     job = Job.objects.create(handle=handle, kind=kind, payload=payload)
-    transaction.on_commit(lambda: wakeups.wake(handle_wakeup_key(handle.pk)))
+    transaction.on_commit(lambda: wakeups.wake(handle_wakeup_key(handle.pk)), robust=True)
     return job
 
 
@@ -222,7 +222,7 @@ def job_report_result(
     The same result again changes nothing; a job the device does not hold is a conflict.
     """
     job = (
-        Job.objects.select_for_update()
+        Job.objects.select_for_update(of=("self",), no_key=True)
         .filter(pk=job_id, handle_id=device.handle_id)
         .select_related("handle")
         .first()
@@ -241,7 +241,7 @@ def job_report_result(
     handler = registry.job_result_handler(job.kind)
     if handler is not None:
         handler(job)
-    transaction.on_commit(lambda: wakeups.wake(job_wakeup_key(job.pk)))
+    transaction.on_commit(lambda: wakeups.wake(job_wakeup_key(job.pk)), robust=True)
     return job, True
 
 

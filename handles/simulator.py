@@ -3,7 +3,8 @@
 It heartbeats, long-polls jobs, "sends" after a short delay, reports `delivered` then
 `read` receipts, answers a text `ping` with an inbound `pong`, fails recipients that match
 configured patterns, and can be told to go offline. It speaks only the device protocol,
-through the same client a real agent uses.
+through the same client a real agent uses, and like a good agent retries a result or an
+event the server could not take (a 5xx, a 429, no answer) until it does.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ logger = logging.getLogger(__name__)
 ACTIONS = frozenset(
     {"edit", "react", "unsend", "typing", "read", "group_rename", "group_add", "group_remove"}
 )
+
+
+def retryable(exc: AgentError) -> bool:
+    """What the seed calls safe to retry: a 5xx, a 429, or no answer at all."""
+    return exc.status == 0 or exc.status == 429 or exc.status >= 500
 
 
 def _now() -> str:
@@ -131,15 +137,32 @@ class SimulatedDevice:
             self.received.append(job)
             outcome = self._perform(job)
             self._outcomes[job.job_id] = outcome
-        try:
-            self.client.report_result(
-                job.job_id, ok=outcome.ok, upstream_id=outcome.upstream_id, error=outcome.error
-            )
-        except AgentError as exc:
-            logger.warning("simulator %s: result of %s refused: %s", self.handle, job.job_id, exc)
+        self._report(job, outcome)
         if first_time:
             for steps, event in outcome.then:
                 self._later(steps, [event])
+
+    def _report(self, job: Job, outcome: Outcome) -> None:
+        """Report the result until the server takes it: a 5xx, a 429 or a lost connection is
+        retried with backoff (a report is safe to repeat), any other refusal is final."""
+        delay = 0.25
+        while True:
+            try:
+                self.client.report_result(
+                    job.job_id, ok=outcome.ok, upstream_id=outcome.upstream_id, error=outcome.error
+                )
+                return
+            except AgentError as exc:
+                if not retryable(exc) or self._stop.is_set():
+                    logger.warning(
+                        "simulator %s: result of %s refused: %s", self.handle, job.job_id, exc
+                    )
+                    return
+                logger.info(
+                    "simulator %s: result of %s: %s, retrying", self.handle, job.job_id, exc
+                )
+            self._stop.wait(delay)
+            delay = min(delay * 2, 4.0)
 
     def _perform(self, job: Job) -> Outcome:
         if job.kind in self.behaviour.stall_kinds:
@@ -228,4 +251,9 @@ class SimulatedDevice:
         try:
             self.client.push_events(events)
         except AgentError as exc:
-            logger.warning("simulator %s: events refused: %s", self.handle, exc)
+            if retryable(exc):
+                # Pushing is safe to repeat (by the events' ids): try again shortly.
+                logger.info("simulator %s: events: %s, retrying", self.handle, exc)
+                self._later(1, events)
+            else:
+                logger.warning("simulator %s: events refused: %s", self.handle, exc)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,17 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Fail the run if any process logged a secret (tests/log_capture.py)."""
     log_capture.finish(session)
+
+
+_STARTED = time.time()
+SCHEMATHESIS_SUMMARY = Path(__file__).resolve().parents[1] / "var" / "schemathesis" / "summary.json"
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Quote the figures of this run's Schemathesis pass (tests/api/test_schemathesis.py)."""
+    if SCHEMATHESIS_SUMMARY.exists() and SCHEMATHESIS_SUMMARY.stat().st_mtime >= _STARTED:
+        terminalreporter.write_sep("-", "schemathesis")
+        terminalreporter.write_line(SCHEMATHESIS_SUMMARY.read_text())
 
 
 @dataclass

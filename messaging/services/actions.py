@@ -68,7 +68,7 @@ def message_edit(*, message: Message, text: str) -> Message:
 def _edited(job: Job) -> None:
     if job.status != Job.Status.SUCCEEDED:
         return
-    message = Message.objects.select_for_update().get(pk=job.payload["message_id"])
+    message = Message.objects.select_for_update(no_key=True).get(pk=job.payload["message_id"])
     now = timezone.now()
     MessageEdit.objects.create(
         message=message, previous_text=message.text, text=job.payload["text"], at=now
@@ -172,7 +172,7 @@ def message_unsend(*, message: Message) -> Message:
 def _unsent(job: Job) -> None:
     if job.status != Job.Status.SUCCEEDED:
         return
-    message = Message.objects.select_for_update().get(pk=job.payload["message_id"])
+    message = Message.objects.select_for_update(no_key=True).get(pk=job.payload["message_id"])
     message.unsent_at = timezone.now()
     message.save(update_fields=["unsent_at"])
     events.message_unsent(message)

@@ -105,7 +105,7 @@ def handle_dispatch(*, handle_id: int) -> DispatchResult:
             # The row is locked before anything is decided: a cancel, the sweeper or another
             # dispatcher that got there first wins, and this one skips it.
             message = (
-                Message.objects.select_for_update(skip_locked=True, of=("self",))
+                Message.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
                 .select_related("reply_to")
                 .prefetch_related("attachments")
                 .filter(pk=message_id, status=Message.Status.QUEUED)
@@ -163,7 +163,7 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
     for message_id in due.values_list("id", flat=True)[:1000]:
         with transaction.atomic():
             message = (
-                Message.objects.select_for_update()
+                Message.objects.select_for_update(no_key=True)
                 .filter(pk=message_id, status=Message.Status.SCHEDULED)
                 .first()
             )
@@ -184,7 +184,7 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
     for message_id in stale.values_list("id", flat=True)[:1000]:
         with transaction.atomic():
             message = (
-                Message.objects.select_for_update(of=("self",))
+                Message.objects.select_for_update(of=("self",), no_key=True)
                 .select_related("job")
                 .filter(pk=message_id, status__in=[Message.Status.QUEUED, Message.Status.SENDING])
                 .first()

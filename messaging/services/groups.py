@@ -71,7 +71,7 @@ def group_create(
 def _group_created(job: Job) -> None:
     if job.status != Job.Status.SUCCEEDED:
         return
-    chat = Chat.objects.select_for_update().get(pk=job.payload["chat_id"])
+    chat = Chat.objects.select_for_update(no_key=True).get(pk=job.payload["chat_id"])
     chat.upstream_id = (job.result or {}).get("upstream_id") or ""
     chat.save(update_fields=["upstream_id"])
     events.chat_updated(chat, change="created")
@@ -129,7 +129,11 @@ def group_apply(
 def _group_changed(job: Job) -> None:
     if job.status != Job.Status.SUCCEEDED:
         return
-    chat = Chat.objects.select_for_update().select_related("handle").get(pk=job.payload["chat_id"])
+    chat = (
+        Chat.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("handle")
+        .get(pk=job.payload["chat_id"])
+    )
     group_apply(
         chat=chat,
         name=job.payload.get("name"),

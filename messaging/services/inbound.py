@@ -120,7 +120,12 @@ def recipient_not_on_imessage(*, message: Message) -> None:
 @registry.on_job_result("send")
 def send_job_finished(job: Job) -> None:
     """A device reported a send: sent, re-queued on SMS after `not_registered`, or failed."""
-    message = Message.objects.select_for_update().select_related("handle").filter(job=job).first()
+    message = (
+        Message.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("handle")
+        .filter(job=job)
+        .first()
+    )
     if message is None:
         return
     result = job.result or {}
@@ -161,7 +166,7 @@ def send_job_finished(job: Job) -> None:
 
 def _outbound_of(device: Device, data: dict[str, Any]) -> Message | None:
     upstream_id, message_id = _text(data, "upstream_id"), _text(data, "message_id")
-    query = Message.objects.select_for_update().filter(
+    query = Message.objects.select_for_update(no_key=True).filter(
         handle_id=device.handle_id, account_id=device.handle.account_id
     )
     if upstream_id:
@@ -267,7 +272,7 @@ registry.on_device_event("reaction.removed")(_reaction(removed=True))
 def chat_updated(device: Device, external_id: str, data: dict[str, Any]) -> None:
     """A group changed on the device (renamed, people added or removed by someone)."""
     chats = (
-        Chat.objects.select_for_update()
+        Chat.objects.select_for_update(no_key=True)
         .select_related("handle")
         .filter(
             handle_id=device.handle_id,

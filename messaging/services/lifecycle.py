@@ -47,9 +47,13 @@ def message_ttl() -> timedelta:
 
 def dispatch_soon(handle_id: int, *, countdown: float = 0.0) -> None:
     """Run the handle's dispatcher once this transaction commits (never for rolled-back
-    work; at once outside a transaction), after `countdown` seconds."""
+    work; at once outside a transaction), after `countdown` seconds.
+
+    A hint, not the record: if the broker cannot take it (Redis down) the failure is logged
+    and the committed work stands; the sweeper re-kicks the handle within seconds."""
     transaction.on_commit(
-        lambda: current_app.send_task(DISPATCH_TASK, args=(handle_id,), countdown=countdown)
+        lambda: current_app.send_task(DISPATCH_TASK, args=(handle_id,), countdown=countdown),
+        robust=True,
     )
 
 
@@ -117,7 +121,11 @@ def message_expire(message: Message, *, source: str) -> None:
 
 
 def _locked(message: Message) -> Message:
-    return Message.objects.select_for_update().select_related("handle").get(pk=message.pk)
+    return (
+        Message.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("handle")
+        .get(pk=message.pk)
+    )
 
 
 @transaction.atomic

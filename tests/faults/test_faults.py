@@ -1,0 +1,178 @@
+"""Faults survived: a burst of 1,000 messages over ten handles while, in turn, the workers are
+SIGKILLed, Redis is restarted (losing every key) and PostgreSQL is restarted.
+
+After each: every message reached a final status, each device was asked to send each of its
+messages exactly once, every event reached the webhook receiver (several attempts of one
+`webhook-id` are retries of one delivery and count once; we count the attempts too), and no
+client saw a 5xx other than a 503 in the seed's shape while the service was down.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.faults.burst import Burst, drained, print_figures, send_burst
+from tests.faults.conftest import Platform, Tenant
+from tests.faults.stack import wait_for
+
+pytestmark = [pytest.mark.slow]
+
+MESSAGES = 1000
+# The fault strikes once this many messages were accepted: mid-burst, with work in flight.
+STRIKE_AFTER = 300
+# A bound on correctness (everything drains), not on speed: generous for a loaded machine.
+DRAIN_TIMEOUT = 240
+# A request answered this long after the service came back may have started during the
+# outage (a connection attempt that timed out, a retry already waiting): still "during" it.
+GRACE_SECONDS = 1.0
+
+
+@dataclass
+class Outage:
+    """When the fault struck and when the service was back (the same moment for a kill)."""
+
+    started: float
+    ended: float
+
+
+def _run(
+    platform: Platform, tenant: Tenant, fault: Callable[[], Outage], *, first_number: int
+) -> dict[str, Any]:
+    """Send the burst, strike mid-burst, wait for everything to drain; return the figures."""
+    result: dict[str, Burst] = {}
+    errors: list[BaseException] = []
+
+    def burst() -> None:
+        try:
+            result["burst"] = send_burst(
+                tenant.client, tenant.handles, count=MESSAGES, first_number=first_number
+            )
+        except BaseException as exc:  # re-raised in the test's thread below
+            errors.append(exc)
+
+    started = time.monotonic()
+    sender = threading.Thread(target=burst)
+    sender.start()
+    wait_for(
+        lambda: sum(a.status == 202 for a in tenant.client.answers) >= STRIKE_AFTER,
+        timeout=120,
+        what=f"{STRIKE_AFTER} messages accepted",
+    )
+    outage = fault()
+    sender.join(timeout=240)
+    assert not errors, errors
+    ids = result["burst"].ids
+    accepted_at = time.monotonic()
+    while not drained(tenant.ledger, tenant.receiver, ids):
+        assert platform.stack.dead() == [], "a process of the Procfile died"
+        assert time.monotonic() - accepted_at < DRAIN_TIMEOUT, "not drained in time"
+        time.sleep(1.0)
+    done = time.monotonic()
+
+    asked = Counter(tenant.sent_to_devices())
+    answers = tenant.client.answers
+    server_errors = [a for a in answers if a.status >= 500]
+    deliveries = tenant.ledger.deliveries()
+    attempts = tenant.receiver.attempts
+    return {
+        "ids": ids,
+        "asked": asked,
+        "answers": answers,
+        "outage": outage,
+        "server_errors": server_errors,
+        "deliveries": deliveries,
+        "figures": {
+            "messages": len(ids),
+            "lost": len(set(ids) - set(asked)),
+            "duplicated": sum(n - 1 for n in asked.values() if n > 1),
+            "statuses": dict(tenant.ledger.statuses(ids)),
+            "503s": sum(a.status == 503 for a in answers),
+            "connection_errors": sum(a.status == 0 for a in answers),
+            "outage_s": round(outage.ended - outage.started, 2),
+            "events": len(deliveries),
+            "delivery_attempts": sum(attempts.values()),
+            "retried_webhook_ids": sum(1 for n in attempts.values() if n > 1),
+            "accept_burst_s": round(accepted_at - started, 1),
+            "drain_after_fault_s": round(done - outage.ended, 1),
+            "total_s": round(done - started, 1),
+        },
+    }
+
+
+def _assert_survived(platform: Platform, tenant: Tenant, run: dict[str, Any]) -> None:
+    ids, asked, outage = run["ids"], run["asked"], run["outage"]
+    assert platform.stack.dead() == [], "a process of the Procfile died"
+    assert len(set(ids)) == MESSAGES
+    assert tenant.ledger.outbound_count() == MESSAGES  # no retry made a second message
+    assert sum(run["figures"]["statuses"].get(s, 0) for s in ("read", "failed")) == MESSAGES
+    assert set(asked) == set(ids), "a message never reached its device"
+    assert max(asked.values()) == 1, "a device was asked to send a message twice"
+    assert tenant.receiver.bad_signatures == 0
+    assert set(run["deliveries"]) <= set(tenant.receiver.attempts)
+    assert set(run["deliveries"].values()) == {"succeeded"}
+    for answer in run["server_errors"]:
+        assert answer.status == 503, f"a client got {answer.status}: {answer.body}"
+        assert outage.started <= answer.at <= outage.ended + GRACE_SECONDS, (
+            f"a 503 {answer.at - outage.ended:.1f} s after the service was back: {answer.body}"
+        )
+        assert answer.body is not None
+        assert set(answer.body) == {"error", "message", "request_id"}
+        assert answer.body["error"] == "unavailable"
+        assert answer.request_id_header == answer.body["request_id"]
+
+
+def test_killing_the_workers_mid_burst_loses_no_message_and_doubles_none(
+    platform: Platform, tenant: Tenant
+) -> None:
+    stack = platform.stack
+
+    def kill_workers() -> Outage:
+        started = time.monotonic()
+        for name in stack.workers():
+            stack.kill(name)
+        time.sleep(1)  # what a supervisor takes to notice
+        for name in stack.workers():
+            stack.restart(name)
+        return Outage(started, started)
+
+    run = _run(platform, tenant, kill_workers, first_number=5_551_000)
+    print_figures("worker SIGKILL", run["figures"])
+    assert run["figures"]["503s"] == 0
+    _assert_survived(platform, tenant, run)
+
+
+def test_restarting_redis_mid_burst_loses_no_message_and_doubles_none(
+    platform: Platform, tenant: Tenant
+) -> None:
+    def restart_redis() -> Outage:
+        started = time.monotonic()
+        platform.redis.stop()  # every queued task, lock and counter is gone with it
+        time.sleep(2)
+        platform.redis.start()
+        return Outage(started, time.monotonic())
+
+    run = _run(platform, tenant, restart_redis, first_number=5_561_000)
+    print_figures("redis restart", run["figures"])
+    _assert_survived(platform, tenant, run)
+
+
+def test_restarting_postgresql_mid_burst_loses_no_message_and_doubles_none(
+    platform: Platform, tenant: Tenant
+) -> None:
+    def restart_postgres() -> Outage:
+        started = time.monotonic()
+        platform.postgres.stop()
+        time.sleep(2)
+        platform.postgres.start()
+        return Outage(started, time.monotonic())
+
+    run = _run(platform, tenant, restart_postgres, first_number=5_571_000)
+    print_figures("postgresql restart", run["figures"])
+    _assert_survived(platform, tenant, run)
