@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from celery import current_app
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
@@ -29,8 +30,6 @@ from webhooks.urls_safety import check_webhook_url
 # Longer than one attempt can take (10 s), so a claimed attempt is never run twice at once;
 # a worker that dies mid-attempt leaves it due again after this.
 ATTEMPT_LEASE = timedelta(seconds=20)
-# Attempts in flight per endpoint, across all workers: a slow endpoint cannot take them all.
-ENDPOINT_CONCURRENCY = 2
 FAN_OUT_TASK = "webhooks.tasks.event_fan_out"
 DELIVER_TASK = "webhooks.tasks.webhook_deliver"
 
@@ -67,12 +66,15 @@ def event_publish(
 def endpoint_slot(endpoint_id: str) -> Iterator[bool]:
     """Hold one of the endpoint's concurrent-attempt slots, if one is free (shared cache).
 
+    An endpoint has `SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY` slots across all delivery
+    workers, a small share of their thread pool: receivers that never answer hold only their
+    own slots' threads, and the rest of the pool keeps delivering to everyone else.
     One cache key a slot, taken with `add` and expiring with the attempt's lease: a worker
     that dies mid-attempt frees its slot by itself, and no counter can drift (the embedded
     file cache cannot increment atomically).
     """
     lease = int(ATTEMPT_LEASE.total_seconds())
-    for index in range(ENDPOINT_CONCURRENCY):
+    for index in range(int(settings.SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY)):
         key = f"whk-slot:{endpoint_id}:{index}"
         if cache.add(key, 1, timeout=lease):
             try:

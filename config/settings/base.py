@@ -14,6 +14,7 @@ import dj_database_url
 import dj_email_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from config.logging import logging_config
 from contract.request_id import install_log_record_factory
@@ -181,6 +182,27 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 # beat keeps its last-run times in this file, in every mode: without the directory beat dies
 # at start (and with it every sweeper), so it is made here, not only for the embedded mode.
+# Two queues, two kinds of worker (the Procfile's `worker` and `webhooks` lines): waiting on
+# a webhook receiver happens only on the `webhooks` queue, in a thread pool, so no receiver,
+# however slow or dead, can hold the processes that dispatch messages. `deliveries_sweep`
+# goes with the deliveries it feeds: a backlogged delivery worker is not flooded with copies.
+# A worker started without `--queues` consumes both (one process can run everything, but
+# then without that isolation).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.event_fan_out": {"queue": "webhooks"},
+    "webhooks.tasks.webhook_deliver": {"queue": "webhooks"},
+    "webhooks.tasks.deliveries_sweep": {"queue": "webhooks"},
+}
+# The delivery worker's thread pool (the Procfile's `--concurrency ${WEBHOOK_CONCURRENCY:-32}`:
+# keep the two defaults equal) and each endpoint's share of it: at most this many attempts in
+# flight per endpoint across all delivery workers, 1/16 of one worker's pool by default, so
+# it takes 16 receivers that never answer to fill one worker (docs/operations.md).
+SWITCHBOARD_WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 32)
+SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY = env_int(
+    "SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", max(1, SWITCHBOARD_WEBHOOK_CONCURRENCY // 16)
+)
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from accounts import services as account_services
 from handles import services as handle_services
@@ -19,43 +15,20 @@ from handles.simulator import Behaviour, SimulatedDevice
 from messaging.models import Message
 from messaging.services.dispatch import messages_sweep
 from tests.conftest import client_for
+from tests.messaging.conftest import wait_until
+from tests.procfile_processes import kill, procfile_env, start, stop, wait_for_workers
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
-def start_worker(name: str) -> subprocess.Popen[bytes]:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "2",
-            "--loglevel",
-            "WARNING",
-            "-n",
-            f"{name}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+def start_worker(name: str, tmp_path: Path, line: str = "worker") -> subprocess.Popen[bytes]:
+    """The Procfile's `line` worker, named `name`, at 2 processes (its WORKER_CONCURRENCY /
+    WEBHOOK_CONCURRENCY knob), on this test's database and broker."""
+    env = procfile_env(tmp_path / "var", WORKER_CONCURRENCY="2", WEBHOOK_CONCURRENCY="2")
+    return start(line, env, tmp_path / "logs", "--hostname", f"{name}@%h")
 
 
-def test_killing_a_worker_mid_burst_loses_nothing_and_doubles_nothing(live_server):
+def test_killing_a_worker_mid_burst_loses_nothing_and_doubles_nothing(live_server, tmp_path):
     import redis
     from django.conf import settings
 
@@ -70,9 +43,9 @@ def test_killing_a_worker_mid_burst_loses_nothing_and_doubles_nothing(live_serve
         handle=handle.address,
         behaviour=Behaviour(send_delay=0.01, receipt_delay=0.1, poll_wait=2),
     ).start()
-    workers = [start_worker("victim"), start_worker("survivor")]
+    workers = [start_worker("victim", tmp_path), start_worker("survivor", tmp_path)]
     try:
-        time.sleep(4)  # both workers are consuming
+        wait_for_workers(2)
         client = client_for(issued.secret)
         ids = [
             client.post(
@@ -80,9 +53,12 @@ def test_killing_a_worker_mid_burst_loses_nothing_and_doubles_nothing(live_serve
             ).json()["data"]["id"]
             for n in range(20)
         ]
-        time.sleep(3)  # mid-burst: some sent, most still queued
+        wait_until(  # mid-burst: some sent, the rest still queued (2 a second at most)
+            lambda: Message.objects.filter(pk__in=ids, sent_at__isnull=False).exists(),
+            what="the first message sent",
+        )
         assert Message.objects.filter(pk__in=ids, status="queued").exists()
-        workers[0].send_signal(signal.SIGKILL)
+        kill(workers[0])
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if Message.objects.filter(pk__in=ids, sent_at__isnull=False).count() == 20:
@@ -96,11 +72,4 @@ def test_killing_a_worker_mid_burst_loses_nothing_and_doubles_nothing(live_serve
         assert max(received.values()) == 1
     finally:
         device.stop()
-        for worker in workers:
-            if worker.poll() is None:
-                worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop(workers)
