@@ -180,8 +180,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
-# beat keeps its last-run times in this file, in every mode: without the directory beat dies
-# at start (and with it every sweeper), so it is made here, not only for the embedded mode.
 # Two queues, two kinds of worker (the Procfile's `worker` and `webhooks` lines): waiting on
 # a webhook receiver happens only on the `webhooks` queue, in a thread pool, so no receiver,
 # however slow or dead, can hold the processes that dispatch messages. `deliveries_sweep`
@@ -205,6 +203,8 @@ SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY = env_int(
 )
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# beat keeps its last-run times in this file, in every mode: without the directory beat dies
+# at start (and with it every sweeper), so it is made here, not only for the embedded mode.
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
         "task": "accounts.tasks.idempotency_records_purge",
