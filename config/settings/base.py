@@ -201,10 +201,10 @@ SWITCHBOARD_WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 32)
 SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY = env_int(
     "SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", max(1, SWITCHBOARD_WEBHOOK_CONCURRENCY // 16)
 )
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # beat keeps its last-run times in this file, in every mode: without the directory beat dies
 # at start (and with it every sweeper), so it is made here, not only for the embedded mode.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {
         "task": "accounts.tasks.idempotency_records_purge",
