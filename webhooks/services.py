@@ -200,16 +200,36 @@ def webhook_deliver(*, delivery_id: str) -> str:
         return "endpoint disabled"
     with endpoint_slot(endpoint.pk) as got_slot:
         if not got_slot:
-            # The endpoint has its share of workers busy: try again shortly, attempt not spent.
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(
-                next_attempt_at=now + timedelta(seconds=2)
-            )
+            # The endpoint has its share of the workers: this thread goes back to the others,
+            # the attempt is not spent and stays due (the endpoint's next finished attempt,
+            # or the sweep, enqueues it again).
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now)
             return "endpoint busy"
         if not connection.in_atomic_block:
             connection.close()  # no database connection held through a 10 s HTTP call
         outcome = post(delivery, now=now)
     _record(delivery, outcome)
+    _enqueue_next_due(endpoint.pk)
     return "succeeded" if outcome.succeeded else "failed"
+
+
+def _enqueue_next_due(endpoint_id: str) -> None:
+    """A slot of the endpoint is free again: enqueue its oldest due deliveries (as many as
+    it has slots, so two attempts finishing together do not pick the same one alone), so a
+    burst to one endpoint flows through its slots rather than waiting for the sweep.
+    A delivery enqueued twice is attempted once (`_claim`)."""
+    due = (
+        WebhookDelivery.objects.filter(
+            endpoint_id=endpoint_id,
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at__lte=timezone.now(),
+        )
+        .order_by("created_at", "id")
+        .values_list("id", flat=True)
+    )
+    _enqueue_after_commit(
+        DELIVER_TASK, list(due[: int(settings.SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY)])
+    )
 
 
 @transaction.atomic

@@ -136,6 +136,24 @@ def test_a_slow_receiver_does_not_delay_another_endpoint(platform, receiver_fact
     wait_until(lambda: len(slow.received) == 1, timeout=5, what="the slow endpoint's request")
 
 
+def test_a_burst_beyond_the_endpoint_cap_is_delivered_without_waiting_for_the_sweep(
+    platform, receiver, settings
+):
+    # No beat runs here: what the cap turned away must be picked up as slots free.
+    receiver.delay = 0.5  # the first attempts hold the endpoint's slots while the rest arrive
+    subscribe(platform, receiver.url)
+    burst = 3 * settings.SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY
+    from webhooks.services import event_publish
+
+    for n in range(burst):
+        event_publish(account=platform.account, type="handle.online", data={"n": n})
+    wait_until(
+        lambda: WebhookDelivery.objects.filter(status="succeeded").count() == burst,
+        what="every delivery of the burst",
+    )
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == burst
+
+
 def test_during_a_rotation_both_secrets_verify(platform, receiver):
     endpoint = subscribe(platform, receiver.url)
     new_secret = platform.client.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret").json()[
