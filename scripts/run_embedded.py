@@ -1,10 +1,12 @@
 """`make run`: the whole platform on the embedded default, in one command.
 
-Migrates the SQLite database under ./var/, seeds the demo account, starts the web server
-(gunicorn), a Celery worker and Celery beat on the file-based broker, waits until the web
-answers, starts the device simulator for the demo handle, and prints the demo API key with
-a curl line to try. Ctrl-C stops everything; if any process dies, the others are stopped
-too and the exit status says so.
+Runs the Procfile's `release` line (migrations) on the SQLite database under ./var/, seeds
+the demo account, starts every other process of the Procfile (web, the dispatch worker, the
+webhook delivery worker, beat) on the file-based broker, sized by EMBEDDED_SIZES and with
+the web on HOST:PORT (127.0.0.1:8000), waits until the web answers, starts the device
+simulator for the demo handle, and prints the demo API key with a curl line to try.
+Ctrl-C stops everything; if any process dies, the others are stopped too and the exit
+status says so.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# Before importing `config`, whose Celery app would default every child to production.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
+
+from config.procfile import procfile_commands  # noqa: E402
+
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = os.environ.get("PORT", "8000")
 BASE_URL = f"http://{HOST}:{PORT}"
@@ -35,39 +43,36 @@ def manage(*args: str, env: dict[str, str]) -> str:
     ).stdout
 
 
-def processes() -> dict[str, list[str]]:
-    python = sys.executable
-    return {
-        "web": [
-            python,
-            "-m",
-            "gunicorn",
-            "config.wsgi",
-            "--bind",
-            f"{HOST}:{PORT}",
-            "--workers",
-            "2",
-            "--threads",
-            "8",
-            "--access-logfile",
-            "-",
-        ],
-        "worker": [
-            python,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "threads",
-            "--concurrency",
-            "8",
-            "--loglevel",
-            "INFO",
-        ],
-        "beat": [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
-    }
+# The Procfile's processes, sized for one laptop: its own knobs, not a copy of its commands.
+EMBEDDED_SIZES = {
+    "WEB_CONCURRENCY": "2",
+    "WEB_THREADS": "8",
+    "WORKER_CONCURRENCY": "2",
+    "WEBHOOK_CONCURRENCY": "8",
+}
+
+
+def listening_on(argv: list[str], address: str) -> list[str]:
+    """The web command bound to `address` only: the demo listens on loopback (HOST), not on
+    every interface as a server behind a load balancer does."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in {"--bind", "-b"}:
+            skip = True
+        elif not arg.startswith("--bind="):
+            out.append(arg)
+    return [*out, "--bind", address]
+
+
+def processes(env: dict[str, str]) -> dict[str, list[str]]:
+    """Every process of the Procfile but `release` (main runs it first), as argv."""
+    commands = procfile_commands(env, python=sys.executable)
+    commands.pop("release", None)
+    commands["web"] = listening_on(commands["web"], f"{HOST}:{PORT}")
+    return commands
 
 
 def wait_until_up(children: dict[str, subprocess.Popen[bytes]], timeout: float = 60) -> None:
@@ -98,11 +103,13 @@ def stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def main() -> int:
-    env = os.environ.copy()
+    env = {**EMBEDDED_SIZES, **os.environ, "HOST": HOST, "PORT": PORT}
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
     print("make run: preparing the database under ./var/ …", flush=True)
-    manage("migrate", "--noinput", env=env)
+    release = procfile_commands(env, python=sys.executable).get("release")
+    if release:
+        subprocess.run(release, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
     manage("collectstatic", "--noinput", env=env)
     demo = json.loads(manage("seed_demo", env=env))
 
@@ -116,7 +123,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        for name, command in processes().items():
+        for name, command in processes(env).items():
             children[name] = subprocess.Popen(command, cwd=ROOT, env=env)
         wait_until_up(children)
         children["simulator"] = subprocess.Popen(
