@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contract.serializers import StrictInput, Timestamp
@@ -8,10 +9,16 @@ from webhooks.events import EVENT_TYPES
 EVENT_CHOICES = ("*", *EVENT_TYPES)
 
 
+@extend_schema_field({"type": "string", "enum": list(EVENT_CHOICES)})
+class EventTypeField(serializers.CharField):
+    """An event type or `*`: an enum in the document, checked by the service (which names
+    the unknown ones in its 400)."""
+
+
 class WebhookInput(StrictInput):
     url = serializers.CharField(max_length=2048, help_text="A public http(s) URL.")
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES),
+        child=EventTypeField(),
         min_length=1,
         help_text=f'Event types to receive, or ["*"]: {", ".join(EVENT_TYPES)}.',
     )
@@ -23,9 +30,7 @@ class WebhookInput(StrictInput):
 
 class WebhookUpdateInput(StrictInput):
     url = serializers.CharField(max_length=2048, required=False)
-    events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES), min_length=1, required=False
-    )
+    events = serializers.ListField(child=EventTypeField(), min_length=1, required=False)
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     enabled = serializers.BooleanField(
         required=False, help_text="Set true to re-enable an endpoint that was disabled."
