@@ -67,12 +67,17 @@ def _run(
     )
     outage = fault()
     sender.join(timeout=240)
+    assert not sender.is_alive(), "the burst was not accepted within 240 s"
     assert not errors, errors
     ids = result["burst"].ids
     accepted_at = time.monotonic()
     while not drained(tenant.ledger, tenant.receiver, ids):
         assert platform.stack.dead() == [], "a process of the Procfile died"
-        assert time.monotonic() - accepted_at < DRAIN_TIMEOUT, "not drained in time"
+        assert time.monotonic() - accepted_at < DRAIN_TIMEOUT, (
+            f"not drained within {DRAIN_TIMEOUT} s: messages {dict(tenant.ledger.statuses(ids))},"
+            f" deliveries {dict(Counter(tenant.ledger.deliveries().values()))},"
+            f" events not fanned out {tenant.ledger.events_without_deliveries()}"
+        )
         time.sleep(1.0)
     done = time.monotonic()
 
