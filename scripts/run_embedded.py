@@ -2,9 +2,9 @@
 
 Runs the Procfile's `release` line (migrations) on the SQLite database under ./var/, seeds
 the demo account, starts every other process of the Procfile (web, the dispatch worker, the
-webhook delivery worker, beat) on the file-based broker, sized by EMBEDDED_SIZES and with
-the web on HOST:PORT (127.0.0.1:8000), waits until the web answers, starts the device
-simulator for the demo handle, and prints the demo API key with a curl line to try.
+webhook delivery worker, beat) on the file-based broker, sized by EMBEDDED_SIZES: the web
+first, on HOST:PORT (127.0.0.1:8000), and the rest once it answers. Then it starts the
+device simulator for the demo handle and prints the demo API key with a curl line to try.
 Ctrl-C stops everything; if any process dies, the others are stopped too and the exit
 status says so.
 """
@@ -75,7 +75,7 @@ def processes(env: dict[str, str]) -> dict[str, list[str]]:
     return commands
 
 
-def wait_until_up(children: dict[str, subprocess.Popen[bytes]], timeout: float = 60) -> None:
+def wait_until_up(children: dict[str, subprocess.Popen[bytes]], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, child in children.items():
@@ -123,9 +123,13 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        for name, command in processes(env).items():
-            children[name] = subprocess.Popen(command, cwd=ROOT, env=env)
+        # The web first, alone: on a busy machine eight Python processes starting at once
+        # kept it from answering for over a minute. The workers and beat follow once it does.
+        commands = processes(env)
+        children["web"] = subprocess.Popen(commands.pop("web"), cwd=ROOT, env=env)
         wait_until_up(children)
+        for name, command in commands.items():
+            children[name] = subprocess.Popen(command, cwd=ROOT, env=env)
         children["simulator"] = subprocess.Popen(
             [sys.executable, "manage.py", "simulate_devices", "--base-url", BASE_URL],
             cwd=ROOT,
