@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from django.conf import settings
+from django.db import connection
 
+from accounts import services as account_services
 from config.celery import app as celery_app
 from config.procfile import procfile_commands
 from messaging.services.lifecycle import DISPATCH_TASK
+from webhooks import services, tasks
 from webhooks.services import DELIVER_TASK, FAN_OUT_TASK
 
 
@@ -52,3 +56,13 @@ def test_an_endpoint_may_hold_only_a_small_share_of_the_delivery_pool():
         settings.SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY / settings.SWITCHBOARD_WEBHOOK_CONCURRENCY
     )
     assert 0 < share <= 1 / 8
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_thread_holds_no_database_connection_once_its_task_is_done(receiver):
+    account, _ = account_services.account_create(name="Threads")
+    endpoint = services.webhook_endpoint_create(account=account, url=receiver.url, events=["*"])
+    delivery = services.webhook_endpoint_test(endpoint=endpoint)
+    tasks.webhook_deliver(delivery.pk)  # in this thread, as a pool thread runs it
+    assert len(receiver.received) == 1
+    assert connection.connection is None
