@@ -37,6 +37,11 @@ limit_request_fields = 100
 # (16 KiB in total); this is twice that, so a single oversized header still reaches Django.
 limit_request_field_size = 32 * 1024
 
+# gunicorn 25+ opens a control socket at one fixed path per user ($HOME/.gunicorn/gunicorn.ctl):
+# two gunicorns on one host (several instances, or the test suite's) would take it from each
+# other. Nothing of ours uses `gunicornc`; workers are sized by the Procfile's variables.
+control_socket_disable = True
+
 accesslog = "-"
 # Path without the query string, status, size, time in ms, the request id Django gave it.
 access_log_format = (
