@@ -235,6 +235,8 @@ def stack_env(*, workdir: Path, database_url: str, redis_url: str, port: int) ->
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PYTEST", "DJANGO", "DATABASE", "REDIS", "SWITCHBOARD", "CELERY"))
+        # …but where the run collects every process's logs, for the secrets check.
+        or k == "SWITCHBOARD_LOG_DIR"
     }
     return {
         **inherited,
