@@ -22,6 +22,11 @@ def pytest_configure(config: pytest.Config) -> None:
     log_capture.start(config)
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Still everything, whatever reconfigured logging since (tests/log_capture.py)."""
+    log_capture.capture_everything()
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Fail the run if any process logged a secret (tests/log_capture.py)."""
     log_capture.finish(session)

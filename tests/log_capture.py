@@ -67,6 +67,16 @@ def start(config: pytest.Config) -> None:
         parent.mkdir(parents=True, exist_ok=True)
         os.environ[VARIABLE] = tempfile.mkdtemp(prefix="run-", dir=parent)
         setattr(config, _CREATED, True)
+    capture_everything()
+
+
+def capture_everything() -> None:
+    """This process's loggers at DEBUG into the run's directory; again before every test.
+
+    Again, because `django.setup()` reapplies LOGGING each time it runs (Celery's Django
+    fixup runs it when a test starts a worker in this process), which puts `django.request`
+    back at ERROR and the root at WARNING: what a later test logs would go unchecked.
+    """
     directory = os.environ[VARIABLE]
     root = logging.getLogger()
     if not any(getattr(h, "log_dir", None) == directory for h in root.handlers):
