@@ -70,8 +70,11 @@ def test_fifty_idle_long_polling_devices_hold_a_handful_of_database_connections(
         polls = [pool.submit(agent.fetch_jobs, wait=8) for agent in agents]
         time.sleep(3)  # every poll is now waiting
         samples = []
-        for _ in range(6):
+        for _ in range(9):
             samples.append(_connections_to_test_database() - baseline)
-            time.sleep(0.5)
+            time.sleep(0.3)
         assert all(poll.result(timeout=30) == [] for poll in polls)
-    assert max(samples) <= 5, samples
+    # Each waiting poll rechecks the database now and then, on a connection it closes again:
+    # a sample can catch a few of those at once on a loaded machine. Held connections would be
+    # ~50 in every sample; the typical sample is what the fleet holds.
+    assert sorted(samples)[len(samples) // 2] <= 5, samples
