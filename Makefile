@@ -33,7 +33,7 @@ typecheck: install
 	$(BIN)/mypy .
 
 pytest: install
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 openapi-snapshot: install services
 	UPDATE_OPENAPI_SNAPSHOT=1 $(BIN)/python -m pytest -q tests/api/test_openapi.py -k snapshot

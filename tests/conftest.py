@@ -22,6 +22,24 @@ def pytest_configure(config: pytest.Config) -> None:
     log_capture.start(config)
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering, which it keeps in each half
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slowest files first, so xdist starts them at once (Makefile: loadfile, no reorder).
+
+    With 2 workers the run is as long as its busiest worker: a 3-minute file handed out last
+    leaves the other worker idle for minutes. The sort is stable, so every worker collects
+    the same order, which xdist requires.
+    """
+    seconds: dict[Path, int] = {}
+    for item in items:
+        marker = item.get_closest_marker("slow")
+        if marker is not None:
+            # `slow(seconds=…)`: about how long the file takes; the longest starts first.
+            weight = int(marker.kwargs.get("seconds", 10))
+            seconds[item.path] = max(seconds.get(item.path, 0), weight)
+    items.sort(key=lambda item: -seconds.get(item.path, 0))
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Still everything, whatever reconfigured logging since (tests/log_capture.py)."""
     log_capture.capture_everything()

@@ -26,7 +26,7 @@ from accounts import services as account_services
 from contract.schema import render_document
 from handles import services as handle_services
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=90)
 
 SCHEMATHESIS = str(Path(sys.executable).with_name("schemathesis"))
 REPORTS = Path(__file__).resolve().parents[2] / "var" / "schemathesis"

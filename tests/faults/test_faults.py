@@ -27,7 +27,7 @@ from tests.faults.burst import Burst, drained, print_figures, send_burst
 from tests.faults.conftest import Platform, Tenant
 from tests.faults.stack import wait_for
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow(seconds=180)]
 
 MESSAGES = 1000
 # A fault alone strikes once this many messages were accepted: mid-burst, work in flight.

@@ -9,7 +9,7 @@ import pytest
 from messaging.models import Message, MessageStatusEvent
 from tests.messaging.conftest import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow(seconds=150)]
 
 
 def send_times(message_ids: list[str]) -> dict[str, datetime]:
