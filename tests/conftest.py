@@ -54,11 +54,22 @@ _STARTED = time.time()
 SCHEMATHESIS_SUMMARY = Path(__file__).resolve().parents[1] / "var" / "schemathesis" / "summary.json"
 
 
+FAULT_FIGURES = SCHEMATHESIS_SUMMARY.parents[1] / "faults"
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Quote the figures of this run's Schemathesis pass (tests/api/test_schemathesis.py)."""
+    """Quote the figures of this run's Schemathesis pass (tests/api/test_schemathesis.py) and
+    of its fault bursts (tests/faults/)."""
     if SCHEMATHESIS_SUMMARY.exists() and SCHEMATHESIS_SUMMARY.stat().st_mtime >= _STARTED:
         terminalreporter.write_sep("-", "schemathesis")
         terminalreporter.write_line(SCHEMATHESIS_SUMMARY.read_text())
+    faults = sorted(
+        path for path in FAULT_FIGURES.glob("*.txt") if path.stat().st_mtime >= _STARTED
+    )
+    if faults:
+        terminalreporter.write_sep("-", "faults")
+        for path in faults:
+            terminalreporter.write_line(path.read_text().strip())
 
 
 @dataclass

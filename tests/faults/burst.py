@@ -16,6 +16,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -242,6 +243,12 @@ def drained(ledger: Ledger, receiver: WebhookReceiver, ids: list[str]) -> bool:
     )
 
 
+FIGURES_DIR = Path(__file__).resolve().parents[2] / "var" / "faults"
+
+
 def print_figures(name: str, figures: dict[str, Any]) -> None:
-    """One line the lead can quote (pytest -s shows it; -rA shows it with the test)."""
-    print(f"\nFAULT {name}: " + json.dumps(figures, sort_keys=False), flush=True)
+    """One line to quote: printed (pytest -s) and kept for the run's summary (conftest.py)."""
+    line = f"FAULT {name}: " + json.dumps(figures, sort_keys=False)
+    print("\n" + line, flush=True)
+    FIGURES_DIR.mkdir(parents=True, exist_ok=True)
+    (FIGURES_DIR / f"{name.replace(' ', '-')}.txt").write_text(line + "\n")

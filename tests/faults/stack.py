@@ -192,6 +192,14 @@ class Stack:
     def workers(self) -> list[str]:
         return [n for n, p in self.processes.items() if "worker" in p.argv]
 
+    def last_words(self, name: str, lines: int = 40) -> str:
+        """The end of a process's log: why it died, for the assertion that says it did."""
+        path = self.workdir / f"{name}.log"
+        if not path.exists():
+            return f"({name}: no log)"
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        return f"--- last {len(tail)} lines of {name}.log ---\n" + "\n".join(tail)
+
     def dead(self) -> list[str]:
         """The processes that exited on their own (none should: each must ride out a fault)."""
         return [n for n, p in self.processes.items() if p.process and p.process.poll() is not None]

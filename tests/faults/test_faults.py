@@ -55,6 +55,12 @@ class Outage:
         return self.started <= moment <= self.ended + GRACE_SECONDS
 
 
+def assert_none_died(platform: Platform) -> None:
+    dead = platform.stack.dead()
+    words = "\n".join(platform.stack.last_words(name) for name in dead)
+    assert dead == [], f"a process of the Procfile died: {dead}\n{words}"
+
+
 def kill_workers(platform: Platform) -> Outage:
     """SIGKILL every Celery worker of the Procfile with its pool; a supervisor restarts them."""
     stack = platform.stack
@@ -123,7 +129,7 @@ def _run(
     ids = result["burst"].ids
     accepted_at = time.monotonic()
     while not drained(tenant.ledger, tenant.receiver, ids):
-        assert platform.stack.dead() == [], "a process of the Procfile died"
+        assert_none_died(platform)
         assert time.monotonic() - accepted_at < DRAIN_TIMEOUT, (
             f"not drained within {DRAIN_TIMEOUT} s: messages {dict(tenant.ledger.statuses(ids))},"
             f" deliveries {dict(Counter(tenant.ledger.deliveries().values()))},"
@@ -171,7 +177,7 @@ def _run(
 
 def _assert_survived(platform: Platform, tenant: Tenant, run: dict[str, Any]) -> None:
     ids, asked, outages = run["ids"], run["asked"], run["outages"]
-    assert platform.stack.dead() == [], "a process of the Procfile died"
+    assert_none_died(platform)
     assert len(set(ids)) == MESSAGES
     assert tenant.ledger.outbound_count() == MESSAGES  # no retry made a second message
     assert sum(run["figures"]["statuses"].get(s, 0) for s in ("read", "failed")) == MESSAGES
