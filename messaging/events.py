@@ -118,6 +118,26 @@ def message_unsent(message: Message) -> None:
     _publish_message(message, "message.unsent")
 
 
+def message_status_event(message: Message) -> dict[str, Any] | None:
+    """The event of the status the message just moved to, as `events_publish` takes it (None
+    for a status without one): its data is the message as it is now."""
+    event_type = STATUS_EVENTS.get(message.status)
+    if event_type is None:
+        return None
+    return {
+        "account": message.account_id,
+        "type": event_type,
+        "data": message_data(message),
+        "subject": message.id,
+    }
+
+
+def events_publish(events: list[dict[str, Any]]) -> None:
+    """Publish a batch of events (`event_publish`'s keyword arguments each), in order."""
+    for event in events:
+        event_publish(**event)
+
+
 def _publish_message(message: Message, event_type: str) -> None:
     event_publish(
         account=message.account_id,

@@ -1,14 +1,18 @@
 """A message's status lifecycle: transitions, retry, cancel, expiry, and waking the dispatcher.
 
-Every status change goes through `message_transition`, which records it in the history,
-publishes its event on the outbox in the same transaction, and never lets a status go
-backwards (a late receipt is recorded, not applied). Dispatch is enqueued in one place,
+Every status change goes through `message_transition` (one message) or `messages_transition`
+(a batch, in a fixed number of statements), which record it in the history, publish its
+event on the outbox in the same transaction, and never let a status go backwards (a late
+receipt is recorded, not applied). Dispatch is enqueued in one place,
 `dispatch_soon`, by task name: services never import `messaging.tasks`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from celery import current_app
 from django.conf import settings
@@ -57,6 +61,78 @@ def dispatch_soon(handle_id: int, *, countdown: float = 0.0) -> None:
     )
 
 
+@dataclass
+class Transition:
+    """One status change asked of one message; `messages_transition` applies a list of them.
+
+    The fields mean what `message_transition`'s arguments mean."""
+
+    message: Message
+    status: str
+    source: str
+    at: datetime | None = None
+    detail: str = ""
+    error: dict[str, str] | None = None
+    force: bool = False
+
+
+@dataclass
+class _Applied:
+    applied: bool
+    fields: list[str]
+    outcomes: list[str]
+    at: datetime
+
+
+def _decide(change: Transition, now: datetime) -> _Applied:
+    """Apply `change` to its message in memory; what to write follows."""
+    message, status = change.message, change.status
+    at = change.at or now
+    current = message.status
+    if change.force:
+        applied = True
+    elif status == Message.Status.FAILED:
+        applied = current in (
+            Message.Status.SCHEDULED,
+            Message.Status.QUEUED,
+            Message.Status.SENDING,
+            Message.Status.SENT,
+        )
+    else:
+        applied = current in RANK and status in RANK and RANK[status] > RANK[current]
+    fields: list[str] = []
+    outcomes: list[str] = []
+    time_field = TIME_FIELD.get(status)
+    if (
+        time_field
+        and getattr(message, time_field) is None
+        and (applied or status != Message.Status.FAILED)
+    ):
+        # A late receipt still tells us when it happened.
+        setattr(message, time_field, at)
+        fields.append(time_field)
+    if applied:
+        outcomes = stats.outcomes_reached(current, status)
+        message.status = status
+        fields.append("status")
+        if change.error is not None:
+            message.error_code = change.error.get("code", "")[:64]
+            message.error_message = change.error.get("message", "")[:1000]
+            fields += ["error_code", "error_message"]
+    return _Applied(applied, fields, outcomes, at)
+
+
+def _history(change: Transition, decided: _Applied) -> MessageStatusEvent:
+    return MessageStatusEvent(
+        message=change.message,
+        status=change.status,
+        at=decided.at,
+        source=change.source,
+        detail=change.detail[:500],
+        applied=decided.applied,
+    )
+
+
 def message_transition(
     message: Message,
     status: str,
@@ -72,44 +148,56 @@ def message_transition(
     `force` is for the two deliberate moves back: retry (failed → queued) and SMS fallback
     (sending → queued).
     """
-    at = at or timezone.now()
-    current = message.status
-    if force:
-        applied = True
-    elif status == Message.Status.FAILED:
-        applied = current in (
-            Message.Status.SCHEDULED,
-            Message.Status.QUEUED,
-            Message.Status.SENDING,
-            Message.Status.SENT,
-        )
-    else:
-        applied = current in RANK and status in RANK and RANK[status] > RANK[current]
-    fields: list[str] = []
-    time_field = TIME_FIELD.get(status)
-    if (
-        time_field
-        and getattr(message, time_field) is None
-        and (applied or status != Message.Status.FAILED)
-    ):
-        # A late receipt still tells us when it happened.
-        setattr(message, time_field, at)
-        fields.append(time_field)
-    if applied:
-        stats.count(message, stats.outcomes_reached(current, status), at=at)
-        message.status = status
-        fields.append("status")
-        if error is not None:
-            message.error_code = error.get("code", "")[:64]
-            message.error_message = error.get("message", "")[:1000]
-            fields += ["error_code", "error_message"]
-    if fields:
-        message.save(update_fields=fields)
-    MessageStatusEvent.objects.create(
-        message=message, status=status, at=at, source=source, detail=detail[:500], applied=applied
-    )
-    if applied:
+    change = Transition(message, status, source, at, detail, error, force)
+    decided = _decide(change, timezone.now())
+    if decided.applied:
+        stats.count(message, decided.outcomes, at=decided.at)
+    if decided.fields:
+        message.save(update_fields=decided.fields)
+    _history(change, decided).save()
+    if decided.applied:
         events.message_status_changed(message)
+    return decided.applied
+
+
+def messages_transition(*, transitions: Sequence[Transition]) -> list[bool]:
+    """Apply `transitions` in order, each exactly as `message_transition` would; return for
+    each whether it was applied.
+
+    For batches (the dispatcher, device results and receipts): a fixed number of statements
+    whatever the batch's size: one UPDATE per distinct set of changed fields, one INSERT of
+    history rows, one upsert of the daily counts, one INSERT of events. Call it inside the
+    transaction that holds the messages' row locks; several transitions of one message (sent,
+    then delivered) may be in one batch if they share one `Message` instance. Prefetch the
+    messages' `attachments` and `reactions` (the events carry them) to keep it one query each.
+    """
+    now = timezone.now()
+    applied: list[bool] = []
+    changed: dict[tuple[str, ...], dict[str, Message]] = {}
+    fields_of: dict[str, set[str]] = {}
+    history: list[MessageStatusEvent] = []
+    counts: list[tuple[Message, list[str], datetime]] = []
+    published: list[dict[str, Any]] = []
+    for change in transitions:
+        decided = _decide(change, now)
+        message = change.message
+        applied.append(decided.applied)
+        history.append(_history(change, decided))
+        if decided.fields:
+            fields_of.setdefault(message.pk, set()).update(decided.fields)
+        if decided.applied:
+            counts.append((message, decided.outcomes, decided.at))
+            event = events.message_status_event(message)
+            if event is not None:
+                published.append(event)
+    instances = {change.message.pk: change.message for change in transitions}
+    for pk, fields in fields_of.items():
+        changed.setdefault(tuple(sorted(fields)), {})[pk] = instances[pk]
+    for fields_changed, messages in changed.items():
+        Message.objects.bulk_update(list(messages.values()), list(fields_changed))
+    MessageStatusEvent.objects.bulk_create(history)
+    stats.count_many(counts)
+    events.events_publish(published)
     return applied
 
 

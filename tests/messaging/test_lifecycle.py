@@ -255,3 +255,43 @@ def test_an_inbound_message_with_a_bad_sender_is_refused(alice, online):
     )
     assert_error(response, 400, "invalid_handle")
     assert Message.objects.count() == 0
+
+
+def test_a_batch_of_transitions_applies_each_as_one_transition_would(alice, online):
+    from django.db import transaction
+
+    from messaging.models import DailyCount
+    from messaging.services.lifecycle import Transition, messages_transition
+
+    first = send(alice, to="+14155550199", text="one")
+    second = send(alice, to="+14155550198", text="two")
+    assert dispatch(online.handle).dispatched == 2
+    with transaction.atomic():
+        one, two = (
+            Message.objects.select_for_update().prefetch_related("attachments", "reactions").get(
+                pk=message["id"]
+            )
+            for message in (first, second)
+        )
+        applied = messages_transition(
+            transitions=[
+                Transition(one, "sent", source="device"),
+                Transition(one, "delivered", source="device"),
+                Transition(two, "read", source="device"),
+                Transition(two, "delivered", source="device"),  # late: recorded, not applied
+            ]
+        )
+    assert applied == [True, True, True, False]
+    assert Message.objects.get(pk=first["id"]).status == "delivered"
+    assert Message.objects.get(pk=second["id"]).status == "read"
+    assert history_of(first["id"])[-2:] == [("sent", True), ("delivered", True)]
+    assert history_of(second["id"])[-2:] == [("read", True), ("delivered", False)]
+    published = Event.objects.filter(subject__in=[first["id"], second["id"]])
+    assert sorted(published.exclude(type="message.queued").values_list("type", "subject")) == [
+        ("message.delivered", first["id"]),
+        ("message.read", second["id"]),
+        ("message.sent", first["id"]),
+    ]
+    assert published.get(type="message.sent").data["status"] == "sent"
+    counted = DailyCount.objects.get(handle=online.handle)
+    assert (counted.sent, counted.delivered, counted.read) == (2, 2, 1)
