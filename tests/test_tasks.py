@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 
 from config.celery import app as celery_app
-from messaging.services.lifecycle import DISPATCH_TASK
-from webhooks.services import DELIVER_TASK, FAN_OUT_TASK
+from messaging.services.lifecycle import DISPATCH_DUE_TASK, DISPATCH_TASK
+from webhooks.services import DELIVER_TASK, DRAIN_TASK, FAN_OUT_TASK
 
 
 def registered_tasks() -> set[str]:
@@ -15,7 +15,13 @@ def registered_tasks() -> set[str]:
 
 
 def test_every_task_services_enqueue_by_name_is_registered():
-    assert {DISPATCH_TASK, DELIVER_TASK, FAN_OUT_TASK} <= registered_tasks()
+    assert {
+        DISPATCH_TASK,
+        DISPATCH_DUE_TASK,
+        DRAIN_TASK,
+        DELIVER_TASK,
+        FAN_OUT_TASK,
+    } <= registered_tasks()
 
 
 def test_every_task_beat_runs_is_registered():

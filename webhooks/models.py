@@ -25,7 +25,9 @@ class Event(models.Model):
     data = models.JSONField()
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     fanned_out_at = models.DateTimeField(
-        null=True, blank=True, help_text="When its deliveries were made (None: not yet)."
+        null=True,
+        blank=True,
+        help_text="When its deliveries were made: when it was published (None: not yet).",
     )
 
     class Meta:
@@ -34,6 +36,12 @@ class Event(models.Model):
             models.Index(fields=["account", "-created_at", "-id"], name="event_page"),
             models.Index(fields=["account", "type", "-created_at"], name="event_type"),
             models.Index(fields=["account", "subject"], name="event_subject"),
+            # The sweep's "published without deliveries" (older versions only): tiny.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(fanned_out_at__isnull=True),
+                name="event_not_fanned_out",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -109,6 +117,12 @@ class WebhookDelivery(models.Model):
                 fields=["next_attempt_at"],
                 condition=models.Q(status="pending"),
                 name="delivery_due",
+            ),
+            # A drain's claim: one endpoint's due deliveries, oldest due first.
+            models.Index(
+                fields=["endpoint", "next_attempt_at"],
+                condition=models.Q(status="pending"),
+                name="delivery_endpoint_due",
             ),
         ]
 

@@ -1,15 +1,35 @@
 """Webhooks' writes: the event outbox other apps publish to, endpoints, fan-out and delivery.
 
-`event_publish` writes the event in the caller's transaction and fans it out once that
-commits; the sweeper (beat) catches any fan-out or attempt a lost broker message dropped.
-Work is enqueued in one place, `_enqueue_after_commit`, by task name: this module never
-imports `webhooks.tasks` (which imports it).
+Publishing is cheap and fans out at once. `event_publish` / `event_publish_many` write the
+events in the caller's transaction together with one delivery per enabled endpoint of the
+account that wants the type (the endpoints are read by the same statement that inserts the
+events): an event exists with its deliveries or not at all, and an account with no such
+endpoint pays one statement per call and nothing else (no task, no Redis). An endpoint
+receives the events created after it exists. `fanned_out_at` is set when the deliveries are
+made; only events an older version published can lack it, and the sweep fans those out.
+
+Delivery is per endpoint: `endpoint_wake` queues one `endpoint_drain` task for the endpoint
+unless one is queued already (a marker in the shared cache, `SET NX` with a TTL), so a burst
+of events is one task, not one per event. A drain holds one of the endpoint's slots
+(`endpoint_slot`), claims a batch of its due deliveries with one `UPDATE … RETURNING`
+(a lease: a claimed delivery is not due again for `ATTEMPT_LEASE`), POSTs them one after the
+other over one keep-alive connection, records the batch in one transaction, and loops for at
+most `DRAIN_SECONDS`; once it lets go of its slot it looks again, and wakes the endpoint if
+anything is due. No database connection is held during the HTTP calls.
+
+The sweep (beat) wakes each endpoint that has due deliveries (retries, and work a dead
+worker or a lost broker message dropped); a wake finds the marker of a task already queued
+and adds nothing, so a backlog never multiplies its tasks. Work is enqueued in one place,
+`endpoint_wake`, by task name: this module never imports `webhooks.tasks` (which imports it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,33 +37,83 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
 from contract.errors import InvalidRequest
-from webhooks.delivery import DISABLE_AFTER, RETRY_DELAYS, AttemptOutcome, post
+from webhooks.delivery import (
+    DISABLE_AFTER,
+    RETRY_DELAYS,
+    AttemptOutcome,
+    event_body,
+    post_body,
+    valid_secrets,
+)
 from webhooks.events import EVENT_TYPES, webhook_test_data
-from webhooks.models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
+from webhooks.models import (
+    DeliveryAttempt,
+    Event,
+    WebhookDelivery,
+    WebhookEndpoint,
+    new_delivery_id,
+    new_event_id,
+)
 from webhooks.signing import new_secret
 from webhooks.urls_safety import check_webhook_url
 
 # Longer than one attempt can take (10 s), so a claimed attempt is never run twice at once;
 # a worker that dies mid-attempt leaves it due again after this.
 ATTEMPT_LEASE = timedelta(seconds=20)
+# A batch's attempts start within this long of its claim, so the last ends within the lease;
+# the rest of the batch (a receiver gone slow) goes back, due at once.
+BATCH_POST_WINDOW = 5.0
+DRAIN_BATCH = 50
+# A drain task lets its thread go after this long (then wakes its endpoint again if work is
+# left): a busy endpoint takes its turn in the queue with the others.
+DRAIN_SECONDS = 10.0
+# How long "a drain task of this endpoint is queued" is believed without the task starting:
+# a task lost with its broker message is replaced by the sweep after this.
+WAKE_MARKER_SECONDS = 60
+# Publishing inserts at most this many events a statement.
+PUBLISH_CHUNK = 500
+DRAIN_TASK = "webhooks.tasks.endpoint_drain"
+# Still registered, for messages an older version queued: they are handled by the new path.
 FAN_OUT_TASK = "webhooks.tasks.event_fan_out"
 DELIVER_TASK = "webhooks.tasks.webhook_deliver"
 
 
-def _enqueue_after_commit(task_name: str, ids: list[str]) -> None:
-    """Run webhooks' task `task_name` for each id once the caller's transaction commits
-    (at once outside one); never for work that is rolled back."""
+def _wake_marker(endpoint_id: str) -> str:
+    return f"whk-wake:{endpoint_id}"
 
-    def enqueue() -> None:
-        for object_id in ids:
-            current_app.send_task(task_name, args=(object_id,))
 
-    # robust: a broker that cannot take it does not undo committed work; the sweeper enqueues it.
-    transaction.on_commit(enqueue, robust=True)
+def endpoint_wake(endpoint_ids: Iterable[str]) -> int:
+    """Queue a drain task for each endpoint that has none queued yet; return how many.
+
+    At once: callers inside a transaction use `_wake_after_commit`. A broker that refuses
+    the task leaves no marker behind, so the next wake (or the sweep) tries again.
+    """
+    sent = 0
+    for endpoint_id in endpoint_ids:
+        marker = _wake_marker(endpoint_id)
+        if not cache.add(marker, 1, timeout=WAKE_MARKER_SECONDS):
+            continue  # a drain task is queued and has not started: it will see this work
+        try:
+            current_app.send_task(DRAIN_TASK, args=(endpoint_id,))
+        except Exception:
+            cache.delete(marker)
+            raise
+        sent += 1
+    return sent
+
+
+def _wake_after_commit(endpoint_ids: Iterable[str]) -> None:
+    """Wake the endpoints once the caller's transaction commits (at once outside one);
+    never for work that is rolled back."""
+    ids = sorted(set(endpoint_ids))
+    if ids:
+        # robust: a broker that cannot take it does not undo committed work; the sweep wakes it.
+        transaction.on_commit(lambda: endpoint_wake(ids), robust=True)
 
 
 def event_publish(
@@ -51,38 +121,123 @@ def event_publish(
 ) -> Event:
     """Record that `type` happened to `data`; delivered to the account's webhooks later.
 
-    Call it inside the transaction that made the change: the event exists if and only if
-    the change does. `subject` names what it is about (a message id, say), for lookups.
+    Call it inside the transaction that made the change: the event (with its deliveries)
+    exists if and only if the change does. `subject` names what it is about (a message id,
+    say), for lookups.
     """
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {type!r}")
-    account_id = account if isinstance(account, str) else account.pk
-    event = Event.objects.create(account_id=account_id, type=type, data=data, subject=subject)
-    _enqueue_after_commit(FAN_OUT_TASK, [event.pk])
+    (event,) = event_publish_many(
+        events=[{"account": account, "type": type, "data": data, "subject": subject}]
+    )
     return event
 
 
+def event_publish_many(*, events: Sequence[Mapping[str, Any]]) -> list[Event]:
+    """`event_publish` for several events at once (each a mapping of its arguments:
+    `account`, `type`, `data`, optional `subject`), in one statement, plus one for the
+    deliveries if any endpoint wants them. Returns the events in the order given."""
+    made: list[Event] = []
+    now = timezone.now()
+    for item in events:
+        if item["type"] not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {item['type']!r}")
+        account = item["account"]
+        event = Event(
+            id=new_event_id(),
+            account_id=account if isinstance(account, str) else account.pk,
+            type=item["type"],
+            data=item["data"],
+            subject=item.get("subject", ""),
+            created_at=now,
+            fanned_out_at=now,
+        )
+        event._state.adding = False
+        event._state.db = "default"
+        made.append(event)
+    if not made:
+        return made
+    with transaction.atomic(savepoint=False):
+        deliveries: list[WebhookDelivery] = []
+        for start in range(0, len(made), PUBLISH_CHUNK):
+            chunk = made[start : start + PUBLISH_CHUNK]
+            endpoints = _insert_events_reading_endpoints(chunk)
+            deliveries += [
+                WebhookDelivery(
+                    id=new_delivery_id(),
+                    endpoint_id=endpoint_id,
+                    event_id=event.id,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                for event in chunk
+                for endpoint_id, wanted in endpoints.get(str(event.account_id), [])
+                if "*" in wanted or event.type in wanted
+            ]
+        if deliveries:
+            WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
+            _wake_after_commit(d.endpoint_id for d in deliveries)
+    return made
+
+
+def _insert_events_reading_endpoints(events: list[Event]) -> dict[str, list[tuple[str, Any]]]:
+    """INSERT the events and, in the same statement, read their accounts' enabled endpoints:
+    account id -> [(endpoint id, the event types it wants)]."""
+    columns = "id, account_id, type, subject, data, created_at, fanned_out_at"
+    params: list[Any] = []
+    for event in events:
+        params += [
+            event.id,
+            event.account_id,
+            event.type,
+            event.subject,
+            json.dumps(event.data),
+            event.created_at,
+            event.fanned_out_at,
+        ]
+    params.append(sorted({str(event.account_id) for event in events}))
+    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(events))
+    # Only table names and placeholders are formatted in; every value is a parameter.
+    sql = (
+        f"WITH new_events AS (INSERT INTO {Event._meta.db_table} ({columns}) "  # noqa: S608
+        f"VALUES {values} RETURNING 1) "
+        f"SELECT id, account_id, events FROM {WebhookEndpoint._meta.db_table} "
+        "WHERE account_id = ANY(%s) AND enabled"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    endpoints: dict[str, list[tuple[str, Any]]] = {}
+    for endpoint_id, account_id, wanted in rows:
+        wanted = json.loads(wanted) if isinstance(wanted, str | bytes) else wanted
+        endpoints.setdefault(str(account_id), []).append((endpoint_id, wanted))
+    return endpoints
+
+
 @contextmanager
-def endpoint_slot(endpoint_id: str) -> Iterator[bool]:
-    """Hold one of the endpoint's concurrent-attempt slots, if one is free (shared cache).
+def endpoint_slot(endpoint_id: str) -> Iterator[str | None]:
+    """Hold one of the endpoint's concurrent-attempt slots, if one is free (shared cache):
+    yields the slot's key (`_slot_refresh` extends it), or None if every slot is taken.
 
     An endpoint has `SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY` slots across all delivery
     workers, a small share of their thread pool: receivers that never answer hold only their
     own slots' threads, and the rest of the pool keeps delivering to everyone else.
-    One cache key a slot, taken with `add` and expiring with the attempt's lease: a worker
-    that dies mid-attempt frees its slot by itself, and no counter can drift (the embedded
-    file cache cannot increment atomically).
+    One cache key a slot, taken with `add` and expiring with the attempt's lease (a drain
+    extends it with each batch it claims): a worker that dies mid-attempt frees its slot by
+    itself, and no counter can drift (the embedded file cache cannot increment atomically).
     """
     lease = int(ATTEMPT_LEASE.total_seconds())
     for index in range(int(settings.SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY)):
         key = f"whk-slot:{endpoint_id}:{index}"
         if cache.add(key, 1, timeout=lease):
             try:
-                yield True
+                yield key
             finally:
                 cache.delete(key)
             return
-    yield False
+    yield None
+
+
+def _slot_refresh(key: str) -> None:
+    cache.touch(key, int(ATTEMPT_LEASE.total_seconds()))
 
 
 # --- endpoints -----------------------------------------------------------------------------
@@ -154,124 +309,276 @@ def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
 
 
 @transaction.atomic
-def event_fan_out(*, event_id: str) -> int:
-    """Make one delivery per enabled endpoint that wants the event (once); return how many."""
-    event = Event.objects.select_for_update().filter(pk=event_id).first()
-    if event is None or event.fanned_out_at is not None:
-        return 0
+def _fan_out(event_ids: list[str]) -> int:
+    """Make the deliveries of events published without them (by an older version); once."""
     now = timezone.now()
-    endpoints = [
-        e
-        for e in WebhookEndpoint.objects.filter(account_id=event.account_id, enabled=True)
-        if e.wants(event.type)
-    ]
+    events = list(
+        Event.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=event_ids, fanned_out_at__isnull=True)
+        .order_by()
+        .only("id", "account_id", "type")
+    )
+    if not events:
+        return 0
+    endpoints = list(
+        WebhookEndpoint.objects.filter(
+            account_id__in={e.account_id for e in events}, enabled=True
+        ).only("id", "account_id", "events")
+    )
     deliveries = WebhookDelivery.objects.bulk_create(
-        [WebhookDelivery(endpoint=e, event=event, next_attempt_at=now) for e in endpoints],
+        [
+            WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)
+            for event in events
+            for endpoint in endpoints
+            if endpoint.account_id == event.account_id and endpoint.wants(event.type)
+        ],
         ignore_conflicts=True,
     )
-    event.fanned_out_at = now
-    event.save(update_fields=["fanned_out_at"])
-    _enqueue_after_commit(DELIVER_TASK, [d.pk for d in deliveries])
+    Event.objects.filter(pk__in=[e.pk for e in events]).update(fanned_out_at=now)
+    _wake_after_commit(d.endpoint_id for d in deliveries)
     return len(deliveries)
 
 
-def _claim(delivery_id: str, now: datetime) -> WebhookDelivery | None:
-    """Take a due delivery for one attempt (compare-and-swap on its due time)."""
+def event_fan_out(*, event_id: str) -> int:
+    """Make one delivery per enabled endpoint that wants the event (once); return how many.
+    Only events an older version published need it: `event_publish` fans out itself."""
+    return _fan_out([event_id])
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """A delivery taken for one attempt, with what the attempt needs."""
+
+    id: str
+    endpoint_id: str
+    attempts: int
+    event_id: str
+    body: bytes
+
+
+def _claim(
+    *, now: datetime, endpoint_id: str = "", delivery_id: str = "", limit: int = 1
+) -> list[_Claimed]:
+    """Take up to `limit` due deliveries (of one endpoint, or one by id), oldest due first, for
+    one attempt each: one statement, a compare-and-swap on their due time (rows another
+    drain is taking are skipped), returning each with its event."""
     lease_until = now + ATTEMPT_LEASE
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=lease_until)
-    if not claimed:
-        return None
-    return WebhookDelivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+    deliveries, events = WebhookDelivery._meta.db_table, Event._meta.db_table
+    which = "endpoint_id = %s" if endpoint_id else "id = %s"
+    # Only table names and placeholders are formatted in; every value is a parameter.
+    sql = (
+        f"UPDATE {deliveries} AS d SET next_attempt_at = %s "  # noqa: S608
+        f"FROM (SELECT id FROM {deliveries} WHERE {which} AND status = %s "
+        "AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s "
+        f"FOR UPDATE SKIP LOCKED) AS due, {events} AS e "
+        "WHERE d.id = due.id AND e.id = d.event_id "
+        "RETURNING d.id, d.endpoint_id, d.attempts, e.id, e.type, e.created_at, e.data"
+    )
+    params: list[Any] = [
+        lease_until,
+        endpoint_id or delivery_id,
+        WebhookDelivery.Status.PENDING,
+        now,
+        limit,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    rows.sort(key=lambda row: (row[5], row[0]))
+    return [
+        _Claimed(
+            id=row[0],
+            endpoint_id=row[1],
+            attempts=row[2],
+            event_id=row[3],
+            body=event_body(event_id=row[3], type=row[4], created_at=row[5], data=row[6]),
+        )
+        for row in rows
+    ]
+
+
+def _release_connection() -> None:
+    """No database connection held through HTTP calls (to the pool, if one is configured);
+    not inside a transaction someone else opened (a test calling this directly)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class _Attempted:
+    claimed: _Claimed
+    at: datetime
+    outcome: AttemptOutcome
+
+
+def _attempt(
+    endpoint: WebhookEndpoint, claimed: list[_Claimed], *, now: datetime
+) -> list[_Attempted]:
+    """POST the claimed deliveries one after the other, over one keep-alive connection, and
+    record them; those not started within `BATCH_POST_WINDOW` go back, due at once."""
+    lease_until = now + ATTEMPT_LEASE
+    secrets = valid_secrets(endpoint, now)
+    started = time.monotonic()
+    _release_connection()
+    attempted: list[_Attempted] = []
+    for item in claimed:
+        if attempted and time.monotonic() - started > BATCH_POST_WINDOW:
+            break
+        at = timezone.now()
+        outcome = post_body(
+            url=endpoint.url, secrets=secrets, event_id=item.event_id, body=item.body, now=at
+        )
+        attempted.append(_Attempted(item, at, outcome))
+        if outcome.status_code == 410:
+            break  # the endpoint is disabled: the rest go back, and fail with it
+    _record(endpoint, attempted, unattempted=claimed[len(attempted) :], lease_until=lease_until)
+    return attempted
+
+
+@transaction.atomic
+def _record(
+    endpoint: WebhookEndpoint,
+    attempted: list[_Attempted],
+    *,
+    unattempted: list[_Claimed],
+    lease_until: datetime,
+) -> None:
+    """Log the attempts and move each delivery on (done, or due again on its schedule); keep
+    the endpoint's failing-since time; disable it on 410 or after 5 days of failures."""
+    now = timezone.now()
+    DeliveryAttempt.objects.bulk_create(
+        [
+            DeliveryAttempt(
+                delivery_id=a.claimed.id,
+                number=a.claimed.attempts + 1,
+                at=a.at,
+                status_code=a.outcome.status_code,
+                duration_ms=a.outcome.duration_ms,
+                response_excerpt=a.outcome.excerpt,
+                error=a.outcome.error,
+                succeeded=a.outcome.succeeded,
+            )
+            for a in attempted
+        ]
+    )
+    failing_since = endpoint.failing_since
+    cleared = False
+    disabled_reason = ""
+    # (status, next attempt, finished) -> the deliveries that move there
+    moves: dict[tuple[str, datetime | None, datetime | None], list[str]] = {}
+    for a in attempted:
+        outcome = a.outcome
+        move: tuple[str, datetime | None, datetime | None]
+        if outcome.succeeded:
+            move = (WebhookDelivery.Status.SUCCEEDED.value, None, now)
+            failing_since, cleared = None, True
+        elif outcome.status_code == 410:
+            move = (WebhookDelivery.Status.FAILED.value, None, now)
+            disabled_reason = disabled_reason or "The endpoint answered 410 Gone."
+        else:
+            failing_since = failing_since or now
+            if now - failing_since >= DISABLE_AFTER:
+                disabled_reason = disabled_reason or "Every attempt failed for 5 days."
+            retries_used = a.claimed.attempts
+            if retries_used >= len(RETRY_DELAYS) or disabled_reason:
+                move = (WebhookDelivery.Status.FAILED.value, None, now)
+            else:
+                move = (
+                    WebhookDelivery.Status.PENDING.value,
+                    now + RETRY_DELAYS[retries_used],
+                    None,
+                )
+        moves.setdefault(move, []).append(a.claimed.id)
+    for (status, next_attempt_at, finished_at), ids in moves.items():
+        WebhookDelivery.objects.filter(pk__in=ids).update(
+            status=status,
+            attempts=F("attempts") + 1,
+            next_attempt_at=next_attempt_at,
+            finished_at=finished_at,
+        )
+    if unattempted:
+        WebhookDelivery.objects.filter(
+            pk__in=[c.id for c in unattempted],
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at=lease_until,
+        ).update(next_attempt_at=now)
+    endpoints = WebhookEndpoint.objects.filter(pk=endpoint.pk)
+    if failing_since is None and cleared:
+        endpoints.filter(failing_since__isnull=False).update(failing_since=None)
+    elif failing_since is not None and cleared:
+        endpoints.update(failing_since=failing_since)
+    elif failing_since is not None and endpoint.failing_since is None:
+        endpoints.filter(failing_since__isnull=True).update(failing_since=failing_since)
+    endpoint.failing_since = failing_since
+    if disabled_reason:
+        _disable(endpoint, disabled_reason)
+
+
+def _fail_due_of_disabled(endpoint_id: str, now: datetime) -> int:
+    return WebhookDelivery.objects.filter(
+        endpoint_id=endpoint_id, status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+    ).update(status=WebhookDelivery.Status.FAILED, finished_at=now, next_attempt_at=None)
+
+
+def _has_due(endpoint_id: str) -> bool:
+    return WebhookDelivery.objects.filter(
+        endpoint_id=endpoint_id,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lte=timezone.now(),
+    ).exists()
+
+
+def endpoint_drain(*, endpoint_id: str) -> int:
+    """Deliver the endpoint's due deliveries in batches, for at most `DRAIN_SECONDS`, in one
+    of its slots; return how many attempts were made. Without a free slot it does nothing:
+    each drain that holds one looks for due work again once it lets go, and wakes the
+    endpoint if there is any (so nothing waits for the sweep)."""
+    cache.delete(_wake_marker(endpoint_id))  # work published from now on wakes another task
+    made = 0
+    with endpoint_slot(endpoint_id) as slot:
+        if slot is None:
+            return 0
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline:
+            endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+            if endpoint is None:
+                return made  # deleted, with its deliveries
+            now = timezone.now()
+            if not endpoint.enabled:
+                _fail_due_of_disabled(endpoint_id, now)
+                break
+            claimed = _claim(now=now, endpoint_id=endpoint_id, limit=DRAIN_BATCH)
+            if not claimed:
+                break
+            if len(claimed) == DRAIN_BATCH:
+                endpoint_wake([endpoint_id])  # more to do: another of its slots may help
+            _slot_refresh(slot)
+            made += len(_attempt(endpoint, claimed, now=now))
+    if _has_due(endpoint_id):
+        endpoint_wake([endpoint_id])
+    return made
 
 
 def webhook_deliver(*, delivery_id: str) -> str:
     """Make one attempt of a due delivery, if it is due and its endpoint has room."""
     now = timezone.now()
-    delivery = _claim(delivery_id, now)
-    if delivery is None:
+    claimed = _claim(now=now, delivery_id=delivery_id)
+    if not claimed:
         return "not due"
-    endpoint = delivery.endpoint
+    endpoint = WebhookEndpoint.objects.get(pk=claimed[0].endpoint_id)
     if not endpoint.enabled:
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=WebhookDelivery.Status.FAILED, finished_at=now
+        WebhookDelivery.objects.filter(pk=delivery_id).update(
+            status=WebhookDelivery.Status.FAILED, finished_at=now, next_attempt_at=None
         )
         return "endpoint disabled"
-    with endpoint_slot(endpoint.pk) as got_slot:
-        if not got_slot:
-            # The endpoint has its share of the workers: this thread goes back to the others,
-            # the attempt is not spent and stays due (the endpoint's next finished attempt,
-            # or the sweep, enqueues it again).
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=now)
+    with endpoint_slot(endpoint.pk) as slot:
+        if slot is None:
+            # The endpoint has its share of the workers: the attempt is not spent and stays
+            # due (the endpoint's drains look again when they finish, or the sweep wakes it).
+            WebhookDelivery.objects.filter(pk=delivery_id).update(next_attempt_at=now)
             return "endpoint busy"
-        if not connection.in_atomic_block:
-            connection.close()  # no database connection held through a 10 s HTTP call
-        outcome = post(delivery, now=now)
-    _record(delivery, outcome)
-    _enqueue_next_due(endpoint.pk)
-    return "succeeded" if outcome.succeeded else "failed"
-
-
-def _enqueue_next_due(endpoint_id: str) -> None:
-    """A slot of the endpoint is free again: enqueue its oldest due deliveries (as many as
-    it has slots, so two attempts finishing together do not pick the same one alone), so a
-    burst to one endpoint flows through its slots rather than waiting for the sweep.
-    A delivery enqueued twice is attempted once (`_claim`)."""
-    due = (
-        WebhookDelivery.objects.filter(
-            endpoint_id=endpoint_id,
-            status=WebhookDelivery.Status.PENDING,
-            next_attempt_at__lte=timezone.now(),
-        )
-        .order_by("created_at", "id")
-        .values_list("id", flat=True)
-    )
-    _enqueue_after_commit(
-        DELIVER_TASK, list(due[: int(settings.SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY)])
-    )
-
-
-@transaction.atomic
-def _record(delivery: WebhookDelivery, outcome: AttemptOutcome) -> None:
-    now = timezone.now()
-    delivery.attempts += 1
-    DeliveryAttempt.objects.create(
-        delivery=delivery,
-        number=delivery.attempts,
-        at=now,
-        status_code=outcome.status_code,
-        duration_ms=outcome.duration_ms,
-        response_excerpt=outcome.excerpt,
-        error=outcome.error,
-        succeeded=outcome.succeeded,
-    )
-    endpoint = delivery.endpoint
-    if outcome.succeeded:
-        delivery.status = WebhookDelivery.Status.SUCCEEDED
-        delivery.finished_at = now
-        delivery.next_attempt_at = None
-        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=None)
-    elif outcome.status_code == 410:
-        delivery.status = WebhookDelivery.Status.FAILED
-        delivery.finished_at = now
-        delivery.next_attempt_at = None
-        _disable(endpoint, "The endpoint answered 410 Gone.")
-    else:
-        failing_since = endpoint.failing_since or now
-        WebhookEndpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=True).update(
-            failing_since=now
-        )
-        if now - failing_since >= DISABLE_AFTER:
-            _disable(endpoint, "Every attempt failed for 5 days.")
-        retries_used = delivery.attempts - 1
-        if retries_used >= len(RETRY_DELAYS) or not endpoint.enabled:
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.finished_at = now
-            delivery.next_attempt_at = None
-        else:
-            delivery.next_attempt_at = now + RETRY_DELAYS[retries_used]
-    delivery.save(update_fields=["attempts", "status", "finished_at", "next_attempt_at"])
+        (attempt,) = _attempt(endpoint, claimed, now=now)
+    return "succeeded" if attempt.outcome.succeeded else "failed"
 
 
 def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
@@ -281,7 +588,7 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         status=WebhookDelivery.Status.PENDING, next_attempt_at=now, finished_at=None
     )
     delivery.refresh_from_db()
-    _enqueue_after_commit(DELIVER_TASK, [delivery.pk])
+    _wake_after_commit([delivery.endpoint_id])
     return delivery
 
 
@@ -296,45 +603,34 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
         fanned_out_at=now,
     )
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=now)
-    _enqueue_after_commit(DELIVER_TASK, [delivery.pk])
+    _wake_after_commit([endpoint.pk])
     return delivery
 
 
-# The sweep tops the delivery queue up; it does not pile on. With this many tasks already
-# waiting, what is due is (all but surely) among them, and copies would only be "not due"
-# no-ops in the way of the real work: a burst of 4,000 events after a fault made five of them
-# for every attempt (tests/faults). Once the backlog is below this, whatever a lost broker
-# message or a dead worker dropped is enqueued again.
-SWEEP_BACKLOG_LIMIT = 200
-
-
-def _waiting_in_queue(task_name: str) -> int | None:
-    """How many messages wait in the broker queue `task_name` is routed to; None if unknown."""
-    queue = current_app.amqp.router.route({}, task_name)["queue"].name
-    try:
-        with current_app.connection_for_read() as conn:
-            channel: Any = conn.default_channel  # kombu's channels all declare queues
-            declared = channel.queue_declare(queue=queue, passive=True)
-            return int(declared.message_count)
-    except Exception:  # an empty queue does not exist in Redis; a broker away: sweep anyway
-        return None
+# Events older than this without their deliveries were published by an older version (whose
+# fan-out task may be lost): the sweep fans them out.
+FAN_OUT_GRACE = timedelta(seconds=5)
+SWEEP_LIMIT = 1000
 
 
 def deliveries_sweep() -> int:
-    """Fan out events whose fan-out was lost and enqueue every delivery that is due
-    (unless the delivery queue is backlogged: then what is due is already in it)."""
-    waiting = _waiting_in_queue(DELIVER_TASK)
-    if waiting is not None and waiting >= SWEEP_BACKLOG_LIMIT:
-        return 0
+    """Wake every endpoint with due deliveries (retries, and work a dead worker or a lost
+    broker message dropped) that has no drain task queued; return how many were woken.
+    Also fans out events an older version published without their deliveries."""
     now = timezone.now()
-    lost = Event.objects.filter(
-        fanned_out_at__isnull=True, created_at__lt=now - timedelta(seconds=5)
-    ).values_list("id", flat=True)[:1000]
-    _enqueue_after_commit(FAN_OUT_TASK, list(lost))
+    lost = list(
+        Event.objects.filter(fanned_out_at__isnull=True, created_at__lt=now - FAN_OUT_GRACE)
+        .order_by()
+        .values_list("id", flat=True)[:SWEEP_LIMIT]
+    )
+    if lost:
+        _fan_out(lost)
     due = list(
         WebhookDelivery.objects.filter(
             status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
-        ).values_list("id", flat=True)[:1000]
+        )
+        .order_by()
+        .values_list("endpoint_id", flat=True)
+        .distinct()[:SWEEP_LIMIT]
     )
-    _enqueue_after_commit(DELIVER_TASK, due)
-    return len(due)
+    return endpoint_wake(due)

@@ -1,9 +1,10 @@
-"""Webhook fan-out and delivery; the database is the record, these only do the work.
+"""Webhook delivery; the database is the record, these only do the work.
 
-Services enqueue these by name (`webhooks.services._enqueue_after_commit`); beat runs the
-sweep. All three run on the `webhooks` queue (CELERY_TASK_ROUTES), in the delivery worker's
-thread pool: each thread lets go of its database connection when its task ends, so a pool
-of dozens of threads mostly waiting on receivers holds a connection only while it uses one.
+Services enqueue these by name (`webhooks.services.endpoint_wake`); beat runs the sweep.
+All run on the `webhooks` queue (CELERY_TASK_ROUTES), in the delivery worker's thread pool:
+each thread lets go of its database connection when its task ends (and during a drain's HTTP
+calls), so a pool of dozens of threads mostly waiting on receivers holds a connection only
+while it uses one.
 """
 
 from __future__ import annotations
@@ -30,21 +31,28 @@ def _connection_released() -> Iterator[None]:
 
 
 @shared_task
+def endpoint_drain(endpoint_id: str) -> dict[str, int]:
+    """Deliver an endpoint's due deliveries in batches (a bounded time), in one of its slots."""
+    with _connection_released():
+        return {"attempts": services.endpoint_drain(endpoint_id=endpoint_id)}
+
+
+@shared_task
 def event_fan_out(event_id: str) -> dict[str, int]:
-    """Create the deliveries of one event (once) and enqueue them."""
+    """Create the deliveries of one event an older version published (once)."""
     with _connection_released():
         return {"deliveries": services.event_fan_out(event_id=event_id)}
 
 
 @shared_task
 def webhook_deliver(delivery_id: str) -> dict[str, str]:
-    """Make one attempt of a delivery, if it is due."""
+    """Make one attempt of a delivery, if it is due (older versions queued these)."""
     with _connection_released():
         return {"result": services.webhook_deliver(delivery_id=delivery_id)}
 
 
 @shared_task
 def deliveries_sweep() -> dict[str, int]:
-    """Enqueue every due delivery (retries, and attempts lost with a worker or a broker)."""
+    """Wake every endpoint with due deliveries and no drain queued (retries, lost work)."""
     with _connection_released():
-        return {"due": services.deliveries_sweep()}
+        return {"woken": services.deliveries_sweep()}

@@ -191,6 +191,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
 CELERY_TASK_ROUTES = {
+    "webhooks.tasks.endpoint_drain": {"queue": "webhooks"},
     "webhooks.tasks.event_fan_out": {"queue": "webhooks"},
     "webhooks.tasks.webhook_deliver": {"queue": "webhooks"},
     "webhooks.tasks.deliveries_sweep": {"queue": "webhooks"},

@@ -11,7 +11,7 @@ from config.celery import app as celery_app
 from config.procfile import procfile_commands
 from messaging.services.lifecycle import DISPATCH_TASK
 from webhooks import services, tasks
-from webhooks.services import DELIVER_TASK, FAN_OUT_TASK
+from webhooks.services import DELIVER_TASK, DRAIN_TASK, FAN_OUT_TASK
 
 
 def queue_of(task_name: str) -> str:
@@ -23,8 +23,8 @@ def option(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
 
 
-def test_fan_out_delivery_and_their_sweep_go_to_the_webhooks_queue():
-    tasks = [FAN_OUT_TASK, DELIVER_TASK, "webhooks.tasks.deliveries_sweep"]
+def test_drain_fan_out_delivery_and_their_sweep_go_to_the_webhooks_queue():
+    tasks = [DRAIN_TASK, FAN_OUT_TASK, DELIVER_TASK, "webhooks.tasks.deliveries_sweep"]
     assert {queue_of(task) for task in tasks} == {"webhooks"}
 
 
@@ -34,7 +34,7 @@ def test_message_dispatch_does_not_share_the_webhooks_queue():
 
 def test_every_queue_a_task_can_go_to_is_consumed_by_a_procfile_worker():
     scheduled = [str(entry["task"]) for entry in settings.CELERY_BEAT_SCHEDULE.values()]
-    routed = {queue_of(task) for task in [*scheduled, DISPATCH_TASK, DELIVER_TASK]}
+    routed = {queue_of(task) for task in [*scheduled, DISPATCH_TASK, DRAIN_TASK]}
     consumed = {
         queue
         for argv in procfile_commands({}).values()
