@@ -2,16 +2,27 @@
 
 Only `requests` and the standard library: it can be copied into an agent that does not run
 Django. docs/device-protocol.md describes the calls it makes.
+
+`Outbox` is how an agent reports without ever losing a report: every job result and every
+event is queued, and `flush` sends them in the order they were queued, up to 100 a call
+(`POST /jobs/results` for results, `POST /events` for events). A call the server did not
+acknowledge (a 5xx, a 429, a reset connection, a timeout, no answer) leaves its batch at the
+head of the queue, to be sent again, and again, until it is: both calls are safe to repeat
+(results by job id, events by their ids).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 POLL_SLACK_SECONDS = 10
+BATCH_LIMIT = 100  # most results, or events, the server takes in one call
 
 
 class AgentError(Exception):
@@ -89,6 +100,16 @@ class DeviceAgentClient:
         result: dict[str, Any] = self._call("POST", f"/jobs/{job_id}/result", json=body)
         return result
 
+    def report_results(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Report up to 100 results (each `{job_id, ok, upstream_id, error}`) in one call.
+
+        Each gets its own outcome (`recorded`, `duplicate`, `conflict`, `not_found`): one job
+        the device no longer holds does not refuse the others. Safe to repeat."""
+        answer: list[dict[str, Any]] = self._call(
+            "POST", "/jobs/results", json={"results": results}
+        )
+        return answer
+
     def download_attachment(self, attachment_id: str) -> bytes:
         """The bytes of an attachment named in a `send` job."""
         try:
@@ -112,3 +133,130 @@ class DeviceAgentClient:
         """Push events (each `{id, type, data}`); safe to repeat (by the events' ids)."""
         result: list[dict[str, Any]] = self._call("POST", "/events", json={"events": events})
         return result
+
+
+def retryable(exc: AgentError) -> bool:
+    """Whether the server may not have taken the call: a 5xx, a 429, or no answer at all.
+    Such a call is sent again; any other refusal is final."""
+    return exc.status == 0 or exc.status == 429 or exc.status >= 500
+
+
+@dataclass(frozen=True)
+class Report:
+    """One queued report: a job result or an event, and what the server said of it."""
+
+    kind: str  # "result" or "event"
+    body: dict[str, Any]
+
+
+class Outbox:
+    """Results and events waiting to reach the server, in the order they happened.
+
+    Thread-safe: any thread may `add_result` / `add_event`; one thread flushes. `refused`
+    holds what the server refused for good (a 4xx other than 429, alone in its call: a
+    batch refused as a whole is resent one report at a time, so one bad report never takes
+    the others with it); `on_refused` is called with each.
+    """
+
+    def __init__(
+        self,
+        client: DeviceAgentClient,
+        *,
+        batch_limit: int = BATCH_LIMIT,
+        on_refused: Callable[[Report, AgentError], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.batch_limit = batch_limit
+        self.on_refused = on_refused
+        self.refused: list[tuple[Report, AgentError]] = []
+        self.acknowledged = 0
+        self._queue: deque[Report] = deque()
+        self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)
+
+    def add_result(
+        self,
+        job_id: str,
+        *,
+        ok: bool,
+        upstream_id: str | None = None,
+        error: dict[str, str] | None = None,
+    ) -> None:
+        body = {"job_id": job_id, "ok": ok, "upstream_id": upstream_id, "error": error}
+        self._add(Report("result", body))
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        """Queue an event `{id, type, data}` (its `id` makes a resend harmless)."""
+        self._add(Report("event", event))
+
+    def _add(self, report: Report) -> None:
+        with self._ready:
+            self._queue.append(report)
+            self._ready.notify_all()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to `timeout` s until something is queued; True if something is."""
+        with self._ready:
+            if not self._queue:
+                self._ready.wait(timeout)
+            return bool(self._queue)
+
+    def _head(self) -> list[Report]:
+        """The longest run of reports of one kind at the head of the queue, up to the limit."""
+        with self._lock:
+            batch: list[Report] = []
+            for report in self._queue:
+                if len(batch) >= self.batch_limit or (batch and report.kind != batch[0].kind):
+                    break
+                batch.append(report)
+            return batch
+
+    def _drop_head(self, count: int) -> None:
+        with self._lock:
+            for _ in range(count):
+                self._queue.popleft()
+            self.acknowledged += count
+
+    def _send(self, batch: list[Report]) -> None:
+        bodies = [report.body for report in batch]
+        if batch[0].kind == "result":
+            self.client.report_results(bodies)
+        else:
+            self.client.push_events(bodies)
+
+    def flush(self) -> None:
+        """Send everything queued, in order, batch by batch, until the queue is empty.
+
+        Raises `AgentError` (retryable) when the server did not acknowledge a batch: that
+        batch stays at the head of the queue; call `flush` again (after a pause)."""
+        while batch := self._head():
+            try:
+                self._send(batch)
+            except AgentError as exc:
+                if retryable(exc):
+                    raise
+                if len(batch) > 1:
+                    # Refused as a whole (one report is malformed): resend one at a time.
+                    self._flush_one_by_one(batch)
+                    continue
+                self._refuse(batch[0], exc)
+            self._drop_head(len(batch))
+
+    def _flush_one_by_one(self, batch: list[Report]) -> None:
+        for report in batch:
+            try:
+                self._send([report])
+            except AgentError as exc:
+                if retryable(exc):
+                    raise
+                self._refuse(report, exc)
+            self._drop_head(1)
+
+    def _refuse(self, report: Report, exc: AgentError) -> None:
+        self.refused.append((report, exc))
+        if self.on_refused is not None:
+            self.on_refused(report, exc)

@@ -3,6 +3,10 @@
 `handles` knows jobs and device events only as kind + payload. An app that creates `send`
 jobs or understands `message.received` events registers its handlers here from its
 `AppConfig.ready()`; they run inside the transaction that records the result or event.
+
+A handler may also take a whole batch (`on_job_results`, `on_device_events`): a device
+reports up to 100 results or events a call, and a batch handler reads what they are about
+in one query instead of one per report. Without one, the single handler runs per report.
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ JobResultHandler = Callable[["Job"], None]
 DeviceEventHandler = Callable[["Device", str, dict[str, Any]], None]
 QueueDepthProvider = Callable[[Iterable["Handle"]], dict[int, int]]
 HandleOnlineListener = Callable[[int], None]
+JobResultsHandler = Callable[[list["Job"]], None]
+# (device, [(external id, type, data), …] in the order pushed)
+DeviceEventsHandler = Callable[["Device", list[tuple[str, str, dict[str, Any]]]], None]
 
 _job_result_handlers: dict[str, JobResultHandler] = {}
 _device_event_handlers: dict[str, DeviceEventHandler] = {}
+_job_results_handlers: dict[str, JobResultsHandler] = {}
+_device_events_handlers: dict[str, DeviceEventsHandler] = {}
 _queue_depth_providers: list[QueueDepthProvider] = []
 _handle_online_listeners: list[HandleOnlineListener] = []
 
@@ -39,6 +48,30 @@ def on_device_event(event_type: str) -> Callable[[DeviceEventHandler], DeviceEve
 
     def register(handler: DeviceEventHandler) -> DeviceEventHandler:
         _device_event_handlers[event_type] = handler
+        return handler
+
+    return register
+
+
+def on_job_results(kind: str) -> Callable[[JobResultsHandler], JobResultsHandler]:
+    """Register the handler of a batch of finished jobs of `kind` (in the order reported)."""
+
+    def register(handler: JobResultsHandler) -> JobResultsHandler:
+        _job_results_handlers[kind] = handler
+        return handler
+
+    return register
+
+
+def on_device_events(
+    *event_types: str,
+) -> Callable[[DeviceEventsHandler], DeviceEventsHandler]:
+    """Register the handler of a run of consecutive events of `event_types` (each type must
+    also have its single handler: that one names the type as known)."""
+
+    def register(handler: DeviceEventsHandler) -> DeviceEventsHandler:
+        for event_type in event_types:
+            _device_events_handlers[event_type] = handler
         return handler
 
     return register
@@ -67,6 +100,14 @@ def job_result_handler(kind: str) -> JobResultHandler | None:
 
 def device_event_handler(event_type: str) -> DeviceEventHandler | None:
     return _device_event_handlers.get(event_type)
+
+
+def job_results_handler(kind: str) -> JobResultsHandler | None:
+    return _job_results_handlers.get(kind)
+
+
+def device_events_handler(event_type: str) -> DeviceEventsHandler | None:
+    return _device_events_handlers.get(event_type)
 
 
 def device_event_types() -> list[str]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.expressions import Combinable
 from django.utils import timezone
@@ -245,6 +246,90 @@ def job_report_result(
     return job, True
 
 
+@dataclass(frozen=True)
+class ReportedResult:
+    """What became of one result of a batch: `recorded`, `duplicate` (already recorded),
+    `conflict` (the device does not hold the job) or `not_found` (no such job of its handle)."""
+
+    job_id: str
+    outcome: str
+    status: str | None = None
+    message: str = ""
+
+
+def jobs_report_results(*, device: Device, results: list[dict[str, Any]]) -> list[ReportedResult]:
+    """Record up to 100 results of jobs the device holds, in one transaction; an outcome each.
+
+    Each result is judged like `job_report_result` judges it, but a job the device does not
+    hold (or that does not exist) is that item's outcome, not the batch's: the others are
+    recorded. The jobs are read in one query and written in one; the apps' handlers get
+    consecutive results of one kind together (`registry.on_job_results`).
+    """
+    now = timezone.now()
+    answers: list[ReportedResult] = []
+    with transaction.atomic():
+        jobs = {
+            job.pk: job
+            for job in Job.objects.select_for_update(of=("self",), no_key=True)
+            .filter(pk__in={item["job_id"] for item in results}, handle_id=device.handle_id)
+            .select_related("handle")
+            .order_by("id")
+        }
+        finished: list[Job] = []
+        for item in results:
+            job = jobs.get(item["job_id"])
+            if job is None:
+                answers.append(ReportedResult(item["job_id"], "not_found", message="No such job."))
+            elif job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED) and (
+                job.device_id == device.pk
+            ):
+                answers.append(ReportedResult(job.pk, "duplicate", job.status))
+            elif job.status != Job.Status.LEASED or job.device_id != device.pk:
+                answers.append(
+                    ReportedResult(
+                        job.pk,
+                        "conflict",
+                        job.status,
+                        f"This device does not hold job {job.pk} (it is {job.status}).",
+                    )
+                )
+            else:
+                job.status = Job.Status.SUCCEEDED if item["ok"] else Job.Status.FAILED
+                job.result = {
+                    "ok": item["ok"],
+                    "upstream_id": item.get("upstream_id"),
+                    "error": item.get("error"),
+                }
+                job.finished_at = now
+                finished.append(job)
+                answers.append(ReportedResult(job.pk, "recorded", job.status))
+        if finished:
+            Job.objects.bulk_update(finished, ["status", "result", "finished_at"])
+            _job_results_apply(finished)
+            keys = [job_wakeup_key(job.pk) for job in finished]
+            transaction.on_commit(lambda: wakeups.wake_many(keys), robust=True)
+    return answers
+
+
+def _job_results_apply(jobs: list[Job]) -> None:
+    """Hand finished jobs to their apps' handlers: runs of one kind, in the order reported."""
+    start = 0
+    while start < len(jobs):
+        kind = jobs[start].kind
+        end = start
+        while end < len(jobs) and jobs[end].kind == kind:
+            end += 1
+        batch_handler = registry.job_results_handler(kind)
+        if batch_handler is not None:
+            batch_handler(jobs[start:end])
+        else:
+            handler = registry.job_result_handler(kind)
+            if handler is not None:
+                for job in jobs[start:end]:
+                    handler(job)
+        start = end
+
+
 def job_withdraw(*, job: Job, unstarted_only: bool = False) -> bool:
     """Take back a job nobody may run any more; False if it finished (or, with
     `unstarted_only`, if a device has ever fetched it: it may be under way)."""
@@ -269,25 +354,60 @@ def device_events_ingest(*, device: Device, events: list[dict[str, Any]]) -> lis
     """Apply the events a device pushed, in order, each at most once (by its own id).
 
     All or nothing: one invalid event leaves the whole batch unapplied, so the device can
-    fix and resend it.
+    fix and resend it. The batch is recorded in one statement (which also tells the events
+    already applied from the new ones, even against a concurrent push of the same batch), and
+    consecutive events that an app handles as a batch (`registry.on_device_events`) go to it
+    together: receipts for 100 messages read those messages in one query.
     """
-    results = []
     with transaction.atomic():
+        new_ids = _device_events_record(device, events)
+        results: list[IngestedEvent] = []
+        fresh: list[tuple[str, str, dict[str, Any]]] = []
         for event in events:
-            try:
-                with transaction.atomic():
-                    DeviceEvent.objects.create(
-                        handle_id=device.handle_id,
-                        external_id=event["id"],
-                        type=event["type"],
-                        data=event["data"],
-                    )
-            except IntegrityError:
-                results.append(IngestedEvent(event["id"], event["type"], duplicate=True))
-                continue
-            _device_event_apply(device, event["id"], event["type"], event["data"])
-            results.append(IngestedEvent(event["id"], event["type"], duplicate=False))
+            is_new = event["id"] in new_ids
+            new_ids.discard(event["id"])  # the same id twice in one batch: once
+            results.append(IngestedEvent(event["id"], event["type"], duplicate=not is_new))
+            if is_new:
+                fresh.append((event["id"], event["type"], event["data"]))
+        start = 0
+        while start < len(fresh):
+            batch_handler = registry.device_events_handler(fresh[start][1])
+            end = start + 1
+            if batch_handler is None:
+                _device_event_apply(device, *fresh[start])
+            else:
+                while (
+                    end < len(fresh)
+                    and registry.device_events_handler(fresh[end][1]) is batch_handler
+                ):
+                    end += 1
+                batch_handler(device, fresh[start:end])
+            start = end
     return results
+
+
+def _device_events_record(device: Device, events: list[dict[str, Any]]) -> set[str]:
+    """Store the events not stored yet (by the handle's external ids); the ids stored now.
+
+    `INSERT … ON CONFLICT DO NOTHING`: a push of the same events racing this one waits for
+    it to commit, then finds them stored (duplicates) instead of applying them twice."""
+    table = DeviceEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (handle_id, external_id, type, data, received_at) "  # noqa: S608
+            "SELECT %s, e.external_id, e.type, e.data::jsonb, %s "
+            "FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY "
+            "AS e(external_id, type, data, n) ORDER BY e.n "
+            "ON CONFLICT (handle_id, external_id) DO NOTHING RETURNING external_id",
+            [
+                device.handle_id,
+                timezone.now(),
+                [event["id"] for event in events],
+                [event["type"] for event in events],
+                [json.dumps(event["data"]) for event in events],
+            ],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _device_event_apply(

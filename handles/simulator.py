@@ -1,15 +1,19 @@
 """A simulated device: a real agent over HTTP, for the demo and for tests.
 
-It heartbeats, long-polls jobs, "sends" after a short delay, reports `delivered` then
-`read` receipts, answers a text `ping` with an inbound `pong`, fails recipients that match
-configured patterns, and can be told to go offline. It speaks only the device protocol,
-through the same client a real agent uses, and like a good agent retries a result or an
-event the server could not take (a 5xx, a 429, no answer) until it does.
+It heartbeats, long-polls jobs (many a poll), "sends" after a short delay, reports
+`delivered` then `read` receipts, answers a text `ping` with an inbound `pong`, fails
+recipients that match configured patterns, and can be told to go offline. It speaks only
+the device protocol, through the same client a real agent uses. Results and events go
+through the agent's `Outbox`: reported in order, in batches, and every batch the server did
+not acknowledge (a 5xx, a 429, a reset connection, no answer) is sent again until it is, so
+no result and no receipt is ever lost.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import logging
 import re
 import threading
@@ -19,17 +23,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from handles.agent import AgentError, DeviceAgentClient, Job
+from handles.agent import AgentError, DeviceAgentClient, Job, Outbox, Report
+from handles.agent import retryable as retryable
 
 logger = logging.getLogger(__name__)
 ACTIONS = frozenset(
     {"edit", "react", "unsend", "typing", "read", "group_rename", "group_add", "group_remove"}
 )
-
-
-def retryable(exc: AgentError) -> bool:
-    """What the seed calls safe to retry: a 5xx, a 429, or no answer at all."""
-    return exc.status == 0 or exc.status == 429 or exc.status >= 500
 
 
 def _now() -> str:
@@ -48,6 +48,9 @@ class Behaviour:
     whatsapp_connected: bool = False
     heartbeat_every: float = 15.0
     poll_wait: int = 5
+    poll_limit: int = 50
+    # Longest pause before sending again a batch of reports the server did not acknowledge.
+    retry_max_delay: float = 4.0
     # Job kinds the device fails, and kinds it takes but answers only after stall_seconds.
     fail_kinds: frozenset[str] = frozenset()
     stall_kinds: frozenset[str] = frozenset()
@@ -64,7 +67,7 @@ class Outcome:
 
 
 class SimulatedDevice:
-    """One agent for one handle, running in its own thread until stopped."""
+    """One agent for one handle: a polling thread and a reporting thread, until stopped."""
 
     def __init__(
         self, *, base_url: str, token: str, handle: str, behaviour: Behaviour | None = None
@@ -72,27 +75,36 @@ class SimulatedDevice:
         self.handle = handle
         self.behaviour = behaviour or Behaviour()
         self.client = DeviceAgentClient(base_url, token)
+        # The reports go on their own connection: a long-poll never delays a receipt.
+        self.outbox = Outbox(DeviceAgentClient(base_url, token), on_refused=self._refused)
         self.received: list[Job] = []
         self.downloads: dict[str, str] = {}  # attachment id -> sha256 of the bytes received
         self._outcomes: dict[str, Outcome] = {}
         self._stop = threading.Event()
         self._online = threading.Event()
         self._online.set()
+        # Events planned for later (receipts, replies): (due, order, event), soonest first.
+        self._planned: list[tuple[float, int, dict[str, Any]]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"sim-{handle}", daemon=True)
-        self._timers: list[threading.Timer] = []
+        self._reporter = threading.Thread(
+            target=self._report_loop, name=f"sim-{handle}-reports", daemon=True
+        )
 
     # --- control --------------------------------------------------------------------------
 
     def start(self) -> SimulatedDevice:
         self._thread.start()
+        self._reporter.start()
         return self
 
     def stop(self, timeout: float = 15.0) -> None:
         self._stop.set()
         self._online.set()
-        for timer in self._timers:
-            timer.cancel()
+        self._notify()
         self._thread.join(timeout)
+        self._reporter.join(timeout)
 
     def go_offline(self) -> None:
         """Stop calling the server (as a device that lost its network would)."""
@@ -100,6 +112,7 @@ class SimulatedDevice:
 
     def come_online(self) -> None:
         self._online.set()
+        self._notify()
 
     @property
     def offline(self) -> bool:
@@ -122,7 +135,10 @@ class SimulatedDevice:
                         version="simulator",
                     )
                     next_heartbeat = time.monotonic() + self.behaviour.heartbeat_every
-                for job in self.client.fetch_jobs(wait=self.behaviour.poll_wait):
+                jobs = self.client.fetch_jobs(
+                    wait=self.behaviour.poll_wait, limit=self.behaviour.poll_limit
+                )
+                for job in jobs:
                     if self._online.is_set():
                         self._handle(job)
             except AgentError as exc:
@@ -137,32 +153,57 @@ class SimulatedDevice:
             self.received.append(job)
             outcome = self._perform(job)
             self._outcomes[job.job_id] = outcome
-        self._report(job, outcome)
+        self.outbox.add_result(
+            job.job_id, ok=outcome.ok, upstream_id=outcome.upstream_id, error=outcome.error
+        )
         if first_time:
             for steps, event in outcome.then:
-                self._later(steps, [event])
+                self._later(steps, event)
+        self._notify()
 
-    def _report(self, job: Job, outcome: Outcome) -> None:
-        """Report the result until the server takes it: a 5xx, a 429 or a lost connection is
-        retried with backoff (a report is safe to repeat), any other refusal is final."""
-        delay = 0.25
-        while True:
+    # --- reporting ----------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def _later(self, steps: int, event: dict[str, Any]) -> None:
+        due = time.monotonic() + steps * self.behaviour.receipt_delay
+        with self._wake:
+            heapq.heappush(self._planned, (due, next(self._order), event))
+            self._wake.notify_all()
+
+    def _release_due(self) -> float:
+        """Queue the planned events that are due (stamped now: when they happen); return how
+        long until the next one is (or a second, when none is planned). Hold `_wake`."""
+        now = time.monotonic()
+        while self._planned and self._planned[0][0] <= now:
+            _, _, event = heapq.heappop(self._planned)
+            event["data"].setdefault("at", _now())
+            self.outbox.add_event(event)
+        return self._planned[0][0] - now if self._planned else 1.0
+
+    def _report_loop(self) -> None:
+        """Flush the outbox whenever it holds something and the device is online; a batch
+        the server did not take is sent again after a back-off (safe: by job and event ids)."""
+        first_delay = min(0.25, self.behaviour.retry_max_delay)
+        delay = first_delay
+        while not self._stop.is_set():
+            with self._wake:
+                until_next = self._release_due() if self._online.is_set() else 1.0
+                if not self._online.is_set() or not len(self.outbox):
+                    self._wake.wait(min(until_next, 1.0))
+                    continue
             try:
-                self.client.report_result(
-                    job.job_id, ok=outcome.ok, upstream_id=outcome.upstream_id, error=outcome.error
-                )
-                return
+                self.outbox.flush()
+                delay = first_delay
             except AgentError as exc:
-                if not retryable(exc) or self._stop.is_set():
-                    logger.warning(
-                        "simulator %s: result of %s refused: %s", self.handle, job.job_id, exc
-                    )
-                    return
-                logger.info(
-                    "simulator %s: result of %s: %s, retrying", self.handle, job.job_id, exc
-                )
-            self._stop.wait(delay)
-            delay = min(delay * 2, 4.0)
+                logger.info("simulator %s: reports: %s, sending again", self.handle, exc)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.behaviour.retry_max_delay)
+
+    def _refused(self, report: Report, exc: AgentError) -> None:
+        logger.warning("simulator %s: %s refused: %s", self.handle, report.kind, exc)
 
     def _perform(self, job: Job) -> Outcome:
         if job.kind in self.behaviour.stall_kinds:
@@ -230,30 +271,3 @@ class SimulatedDevice:
                 "text": "pong",
             },
         }
-
-    def _later(self, steps: int, events: list[dict[str, Any]]) -> None:
-        timer = threading.Timer(steps * self.behaviour.receipt_delay, self._push, args=(events,))
-        timer.daemon = True
-        self._timers = [t for t in self._timers if t.is_alive()]
-        self._timers.append(timer)
-        timer.start()
-
-    def _push(self, events: list[dict[str, Any]]) -> None:
-        if self._stop.is_set():
-            return
-        if not self._online.is_set():
-            # Offline devices keep their receipts and send them once back.
-            self._later(1, events)
-            return
-        for event in events:
-            # Stamped when it happens (is pushed), not when it was planned.
-            event["data"].setdefault("at", _now())
-        try:
-            self.client.push_events(events)
-        except AgentError as exc:
-            if retryable(exc):
-                # Pushing is safe to repeat (by the events' ids): try again shortly.
-                logger.info("simulator %s: events: %s, retrying", self.handle, exc)
-                self._later(1, events)
-            else:
-                logger.warning("simulator %s: events refused: %s", self.handle, exc)

@@ -41,6 +41,20 @@ def wake(key: str) -> None:
     pipeline.execute()
 
 
+def wake_many(keys: list[str]) -> None:
+    """`wake` each of `keys`, in one round trip."""
+    client = _redis()
+    if client is None or not keys:
+        return
+    pipeline = client.pipeline(transaction=False)
+    for key in keys:
+        redis_key = _PREFIX + key
+        pipeline.rpush(redis_key, 1)
+        pipeline.ltrim(redis_key, -1, -1)
+        pipeline.expire(redis_key, _KEEP_SECONDS)
+    pipeline.execute()
+
+
 def wait(key: str, timeout: float) -> bool:
     """Block up to `timeout` seconds for a wake-up on `key`; True if one came."""
     if timeout <= 0:

@@ -80,6 +80,36 @@ class JobResultOutput(serializers.Serializer):
     duplicate = serializers.BooleanField(help_text="True when this result was already recorded.")
 
 
+class JobResultItemInput(JobResultInput):
+    job_id = serializers.CharField(max_length=40, help_text="The job this is the result of.")
+
+
+class JobResultsInput(StrictInput):
+    results = serializers.ListField(
+        child=JobResultItemInput(),
+        allow_empty=False,
+        min_length=1,
+        max_length=100,
+        help_text="Up to 100 results, recorded in this order.",
+    )
+
+
+class JobResultsItemOutput(serializers.Serializer):
+    job_id = serializers.CharField()
+    outcome = serializers.ChoiceField(
+        choices=["recorded", "duplicate", "conflict", "not_found"],
+        help_text=(
+            "`recorded`; `duplicate` (recorded before, nothing changed); `conflict` (this "
+            "device does not hold the job: withdrawn, or leased to another); `not_found` (no "
+            "such job of this handle). Only `recorded` and `duplicate` mean the job is done."
+        ),
+    )
+    status = serializers.CharField(
+        allow_null=True, help_text="The job's status now (null when not found)."
+    )
+    message = serializers.CharField(help_text="Why, for `conflict` and `not_found`; else empty.")
+
+
 class DeviceEventInput(StrictInput):
     id = serializers.CharField(max_length=200, help_text="The device's own id of the event.")
 

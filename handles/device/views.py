@@ -23,6 +23,8 @@ from handles.device.serializers import (
     JobOutput,
     JobResultInput,
     JobResultOutput,
+    JobResultsInput,
+    JobResultsItemOutput,
     JobsQuery,
 )
 from handles.selectors import offline_after
@@ -128,6 +130,29 @@ class JobResultView(DeviceView):
             device=request_device(request), job_id=job_id, **data
         )
         return ok(JobResultOutput({"job": job, "duplicate": not changed}).data)
+
+
+class JobResultsView(DeviceView):
+    @extend_schema(
+        operation_id="device_job_results",
+        summary="Report many jobs' results",
+        description=(
+            "Up to 100 results in one call, recorded in order in one transaction. Each gets "
+            "its own `outcome`: a job this device does not hold (`conflict`) or that is not "
+            "its handle's (`not_found`) does not refuse the others. Safe to repeat: a result "
+            "already recorded is `duplicate`. A malformed item refuses the whole call (400, "
+            "nothing recorded)."
+        ),
+        tags=[TAG],
+        request=JobResultsInput,
+        responses={200: envelope(JobResultsItemOutput, many=True)},
+    )
+    def post(self, request: Request) -> Response:
+        data = JobResultsInput.parse(request)
+        answers = services.jobs_report_results(
+            device=request_device(request), results=data["results"]
+        )
+        return ok(JobResultsItemOutput(answers, many=True).data)
 
 
 class EventsView(DeviceView):

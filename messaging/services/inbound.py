@@ -3,13 +3,18 @@ and group changes made by others.
 
 Each handler is registered with `handles.registry` for its job kind or event type (on
 import; `MessagingConfig.ready` imports this module) and runs inside the transaction that
-records what the device reported, so a report is applied once or not at all.
+records what the device reported, so a report is applied once or not at all. Send results
+and receipts also have batch handlers: a batch of them reads its messages in one query
+(locked, with what their events carry) and moves them with one `messages_transition`, so the
+work per message is a bounded handful of statements whatever the batch's size.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from django.db.models import Q
 
 from contract.errors import InvalidRequest
 from handles import registry
@@ -23,7 +28,12 @@ from messaging.services import stats
 from messaging.services.actions import reaction_record
 from messaging.services.attachments import attachments_claim
 from messaging.services.groups import group_apply
-from messaging.services.lifecycle import dispatch_soon, message_transition
+from messaging.services.lifecycle import (
+    Transition,
+    dispatch_soon,
+    message_transition,
+    messages_transition,
+)
 from messaging.services.routing import Route, chat_for
 
 
@@ -120,24 +130,42 @@ def recipient_not_on_imessage(*, message: Message) -> None:
 @registry.on_job_result("send")
 def send_job_finished(job: Job) -> None:
     """A device reported a send: sent, re-queued on SMS after `not_registered`, or failed."""
-    message = (
-        Message.objects.select_for_update(of=("self",), no_key=True)
+    send_jobs_finished([job])
+
+
+@registry.on_job_results("send")
+def send_jobs_finished(jobs: list[Job]) -> None:
+    """Apply a batch of send results: their messages in one query, one batch transition."""
+    messages = {
+        message.job_id: message
+        for message in Message.objects.select_for_update(of=("self",), no_key=True)
         .select_related("handle")
-        .filter(job=job)
-        .first()
-    )
-    if message is None:
-        return
+        .prefetch_related("attachments", "reactions")
+        .filter(job__in=[job.pk for job in jobs])
+        .order_by("id")
+    }
+    transitions: list[Transition] = []
+    renamed: list[Message] = []
+    for job in jobs:
+        message = messages.get(job.pk)
+        if message is not None:
+            transitions += _send_result(job, message, renamed)
+    if renamed:
+        Message.objects.bulk_update(renamed, ["upstream_id"])
+    messages_transition(transitions=transitions)
+
+
+def _send_result(job: Job, message: Message, renamed: list[Message]) -> list[Transition]:
+    """What one send result does to its message (`renamed` collects new upstream ids)."""
     result = job.result or {}
     if result.get("ok"):
         if result.get("upstream_id") and message.upstream_id != result["upstream_id"]:
             message.upstream_id = result["upstream_id"]
-            message.save(update_fields=["upstream_id"])
+            renamed.append(message)
         # Recorded even when a receipt got here first (then it is history, not a step back).
-        message_transition(message, Message.Status.SENT, source="device")
-        return
+        return [Transition(message, Message.Status.SENT, "device")]
     if message.status != Message.Status.SENDING:
-        return
+        return []
     error = result.get("error") or {"code": "failed", "message": "The device could not send it."}
     if error.get("code") == "not_registered" and message.channel == Channel.IMESSAGE:
         recipient_not_on_imessage(message=message)
@@ -145,23 +173,29 @@ def send_job_finished(job: Job) -> None:
             message.channel = Channel.SMS
             message.job = None
             message.save(update_fields=["channel", "job"])
-            # Keeps its place (queued_at): it goes out next, now as SMS.
-            message_transition(
-                message,
-                Message.Status.QUEUED,
-                source="device",
-                detail="Recipient is not on iMessage (not_registered): falling back to SMS.",
-                force=True,
-            )
             dispatch_soon(message.handle_id)
-            return
-    message_transition(
-        message,
-        Message.Status.FAILED,
-        source="device",
-        detail=f"{error.get('code')}: {error.get('message', '')}",
-        error={"code": str(error.get("code", "failed")), "message": str(error.get("message", ""))},
-    )
+            # Keeps its place (queued_at): it goes out next, now as SMS.
+            return [
+                Transition(
+                    message,
+                    Message.Status.QUEUED,
+                    "device",
+                    detail="Recipient is not on iMessage (not_registered): falling back to SMS.",
+                    force=True,
+                )
+            ]
+    return [
+        Transition(
+            message,
+            Message.Status.FAILED,
+            "device",
+            detail=f"{error.get('code')}: {error.get('message', '')}",
+            error={
+                "code": str(error.get("code", "failed")),
+                "message": str(error.get("message", "")),
+            },
+        )
+    ]
 
 
 def _outbound_of(device: Device, data: dict[str, Any]) -> Message | None:
@@ -178,25 +212,62 @@ def _outbound_of(device: Device, data: dict[str, Any]) -> Message | None:
     return None
 
 
-def _receipt(status: str) -> registry.DeviceEventHandler:
-    def apply(device: Device, external_id: str, data: dict[str, Any]) -> None:
-        message = _outbound_of(device, data)
+RECEIPTS = {
+    "message.delivered": Message.Status.DELIVERED,
+    "message.read": Message.Status.READ,
+}
+
+
+def receipts_apply(device: Device, events: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Apply delivery and read receipts in order: their messages read (and locked) in one
+    query, moved in one batch transition. A receipt for a message this handle did not send
+    (sent from the phone, say) is skipped."""
+    wanted = [
+        (RECEIPTS[event_type], _text(data, "upstream_id"), _text(data, "message_id"), _at(data))
+        for _, event_type, data in events
+    ]
+    upstream_ids = {upstream_id for _, upstream_id, _, _ in wanted if upstream_id}
+    message_ids = {message_id for _, _, message_id, _ in wanted if message_id}
+    if not upstream_ids and not message_ids:
+        return
+    found = list(
+        Message.objects.select_for_update(of=("self",), no_key=True)
+        .filter(handle_id=device.handle_id, account_id=device.handle.account_id)
+        .filter(Q(upstream_id__in=upstream_ids) | Q(pk__in=message_ids))
+        .prefetch_related("attachments", "reactions")
+        .order_by("id")
+    )
+    by_upstream_id = {message.upstream_id: message for message in found if message.upstream_id}
+    by_id = {message.pk: message for message in found}
+    transitions: list[Transition] = []
+    implied_sent: set[str] = set()
+    for status, upstream_id, message_id, at in wanted:
+        message = (by_upstream_id.get(upstream_id) if upstream_id else None) or (
+            by_id.get(message_id) if message_id else None
+        )
         if message is None or message.direction != Message.Direction.OUTBOUND:
-            return  # a receipt for something we did not send (e.g. sent from the phone)
-        at = _at(data)
-        if message.status == Message.Status.SENDING:
+            continue  # a receipt for something we did not send (e.g. sent from the phone)
+        if message.status == Message.Status.SENDING and message.pk not in implied_sent:
             # The receipt overtook the device's result: it was sent, at the latest then.
+            implied_sent.add(message.pk)
             implied = "; ".join(filter(None, ["implied by receipt", at.note]))
-            message_transition(
-                message, Message.Status.SENT, source="device", at=at.at, detail=implied
+            transitions.append(
+                Transition(message, Message.Status.SENT, "device", at=at.at, detail=implied)
             )
-        message_transition(message, status, source="device", at=at.at, detail=at.note)
+        transitions.append(Transition(message, status, "device", at=at.at, detail=at.note))
+    messages_transition(transitions=transitions)
+
+
+def _receipt(event_type: str) -> registry.DeviceEventHandler:
+    def apply(device: Device, external_id: str, data: dict[str, Any]) -> None:
+        receipts_apply(device, [(external_id, event_type, data)])
 
     return apply
 
 
-registry.on_device_event("message.delivered")(_receipt(Message.Status.DELIVERED))
-registry.on_device_event("message.read")(_receipt(Message.Status.READ))
+for _event_type in RECEIPTS:
+    registry.on_device_event(_event_type)(_receipt(_event_type))
+registry.on_device_events(*RECEIPTS)(receipts_apply)
 
 
 @registry.on_device_event("message.failed")

@@ -250,6 +250,7 @@ def test_device_endpoints_are_documented_under_their_own_tag_and_auth(document):
         "/device/v1/events",
         "/device/v1/heartbeat",
         "/device/v1/jobs",
+        "/device/v1/jobs/results",
         "/device/v1/jobs/{job_id}/result",
     ]
     for path in device_paths:
