@@ -56,7 +56,6 @@ from webhooks.models import (
     Event,
     WebhookDelivery,
     WebhookEndpoint,
-    new_delivery_id,
     new_event_id,
 )
 from webhooks.signing import new_secret
@@ -132,9 +131,14 @@ def event_publish(
 
 
 def event_publish_many(*, events: Sequence[Mapping[str, Any]]) -> list[Event]:
-    """`event_publish` for several events at once (each a mapping of its arguments:
-    `account`, `type`, `data`, optional `subject`), in one statement, plus one for the
-    deliveries if any endpoint wants them. Returns the events in the order given."""
+    """`event_publish` for several events at once, each a mapping of its arguments
+    (`account`, `type`, `data`, optional `subject`); returns the events in the order given.
+
+    On PostgreSQL one statement (per `PUBLISH_CHUNK` events) inserts the events and their
+    deliveries, whatever the number of endpoints: atomic by itself, inside the caller's
+    transaction or not. Delivery ids made there are `dlv_` and 32 hex digits (122 random
+    bits, `gen_random_uuid()`), not base62: opaque all the same.
+    """
     made: list[Event] = []
     now = timezone.now()
     for item in events:
@@ -155,32 +159,19 @@ def event_publish_many(*, events: Sequence[Mapping[str, Any]]) -> list[Event]:
         made.append(event)
     if not made:
         return made
-    with transaction.atomic(savepoint=False):
-        deliveries: list[WebhookDelivery] = []
-        for start in range(0, len(made), PUBLISH_CHUNK):
-            chunk = made[start : start + PUBLISH_CHUNK]
-            endpoints = _insert_events_reading_endpoints(chunk)
-            deliveries += [
-                WebhookDelivery(
-                    id=new_delivery_id(),
-                    endpoint_id=endpoint_id,
-                    event_id=event.id,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-                for event in chunk
-                for endpoint_id, wanted in endpoints.get(str(event.account_id), [])
-                if "*" in wanted or event.type in wanted
-            ]
-        if deliveries:
-            WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
-            _wake_after_commit(d.endpoint_id for d in deliveries)
+    if connection.vendor != "postgresql":
+        _wake_after_commit(_publish_portably(made))
+        return made
+    woken: set[str] = set()
+    for start in range(0, len(made), PUBLISH_CHUNK):
+        woken |= _publish_in_one_statement(made[start : start + PUBLISH_CHUNK])
+    _wake_after_commit(woken)
     return made
 
 
-def _insert_events_reading_endpoints(events: list[Event]) -> dict[str, list[tuple[str, Any]]]:
-    """INSERT the events and, in the same statement, read their accounts' enabled endpoints:
-    account id -> [(endpoint id, the event types it wants)]."""
+def _publish_in_one_statement(events: list[Event]) -> set[str]:
+    """INSERT the events and, in the same statement, one delivery per enabled endpoint of
+    their account that wants the type; the endpoints that got deliveries."""
     columns = "id, account_id, type, subject, data, created_at, fanned_out_at"
     params: list[Any] = []
     for event in events:
@@ -193,23 +184,49 @@ def _insert_events_reading_endpoints(events: list[Event]) -> dict[str, list[tupl
             event.created_at,
             event.fanned_out_at,
         ]
-    params.append(sorted({str(event.account_id) for event in events}))
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(events))
     # Only table names and placeholders are formatted in; every value is a parameter.
     sql = (
         f"WITH new_events AS (INSERT INTO {Event._meta.db_table} ({columns}) "  # noqa: S608
-        f"VALUES {values} RETURNING 1) "
-        f"SELECT id, account_id, events FROM {WebhookEndpoint._meta.db_table} "
-        "WHERE account_id = ANY(%s) AND enabled"
+        f"VALUES {values} RETURNING id, account_id, type, created_at), "
+        f"made AS (INSERT INTO {WebhookDelivery._meta.db_table} "
+        "(id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at) "
+        "SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), w.id, e.id, %s, 0, "
+        "e.created_at, e.created_at "
+        f"FROM new_events e JOIN {WebhookEndpoint._meta.db_table} w "
+        "ON w.account_id = e.account_id AND w.enabled "
+        "AND (w.events @> '[\"*\"]'::jsonb OR w.events @> jsonb_build_array(e.type)) "
+        "RETURNING endpoint_id) "
+        "SELECT DISTINCT endpoint_id FROM made"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    endpoints: dict[str, list[tuple[str, Any]]] = {}
-    for endpoint_id, account_id, wanted in rows:
-        wanted = json.loads(wanted) if isinstance(wanted, str | bytes) else wanted
-        endpoints.setdefault(str(account_id), []).append((endpoint_id, wanted))
-    return endpoints
+        cursor.execute(sql, [*params, WebhookDelivery.Status.PENDING.value])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _publish_portably(events: list[Event]) -> set[str]:
+    """The same with the ORM (SQLite, the embedded mode): a few statements, one transaction."""
+    with transaction.atomic(savepoint=False):
+        Event.objects.bulk_create(events)
+        endpoints = list(
+            WebhookEndpoint.objects.filter(
+                account_id__in={e.account_id for e in events}, enabled=True
+            ).only("id", "account_id", "events")
+        )
+        deliveries = WebhookDelivery.objects.bulk_create(
+            [
+                WebhookDelivery(
+                    endpoint_id=endpoint.pk,
+                    event_id=event.pk,
+                    next_attempt_at=event.created_at,
+                    created_at=event.created_at,
+                )
+                for event in events
+                for endpoint in endpoints
+                if endpoint.account_id == event.account_id and endpoint.wants(event.type)
+            ]
+        )
+    return {d.endpoint_id for d in deliveries}
 
 
 @contextmanager
@@ -363,6 +380,10 @@ def _claim(
     one attempt each: one statement, a compare-and-swap on their due time (rows another
     drain is taking are skipped), returning each with its event."""
     lease_until = now + ATTEMPT_LEASE
+    if connection.vendor != "postgresql":
+        return _claim_portably(
+            now=now, endpoint_id=endpoint_id, delivery_id=delivery_id, limit=limit
+        )
     deliveries, events = WebhookDelivery._meta.db_table, Event._meta.db_table
     which = "endpoint_id = %s" if endpoint_id else "id = %s"
     # Only table names and placeholders are formatted in; every value is a parameter.
@@ -394,6 +415,35 @@ def _claim(
             body=event_body(event_id=row[3], type=row[4], created_at=row[5], data=row[6]),
         )
         for row in rows
+    ]
+
+
+def _claim_portably(
+    *, now: datetime, endpoint_id: str, delivery_id: str, limit: int
+) -> list[_Claimed]:
+    """`_claim` with the ORM (SQLite, the embedded mode): a compare-and-swap per delivery."""
+    lease_until = now + ATTEMPT_LEASE
+    due = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now
+    )
+    due = due.filter(endpoint_id=endpoint_id) if endpoint_id else due.filter(pk=delivery_id)
+    ids = list(due.order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
+    taken = [pk for pk in ids if due.filter(pk=pk).update(next_attempt_at=lease_until)]
+    claimed = WebhookDelivery.objects.filter(pk__in=taken).select_related("event")
+    return [
+        _Claimed(
+            id=d.pk,
+            endpoint_id=d.endpoint_id,
+            attempts=d.attempts,
+            event_id=d.event_id,
+            body=event_body(
+                event_id=d.event_id,
+                type=d.event.type,
+                created_at=d.event.created_at,
+                data=d.event.data,
+            ),
+        )
+        for d in sorted(claimed, key=lambda d: (d.event.created_at, d.pk))
     ]
 
 

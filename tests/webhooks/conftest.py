@@ -22,15 +22,18 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    client_port: int = 0
 
 
 @dataclass
 class Receiver:
-    """Answers with `statuses` in turn (then 200), after sleeping `delay` seconds."""
+    """Answers with `statuses` in turn (then 200), after sleeping `delay` seconds; with
+    `keep_alive`, over HTTP/1.1 connections it keeps open (else one request a connection)."""
 
     url: str = ""
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0
+    keep_alive: bool = False
     received: list[Received] = field(default_factory=list)
 
     def bodies_of_type(self, event_type: str) -> list[Received]:
@@ -41,9 +44,12 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            receiver.received.append(Received(dict(self.headers), body, time.monotonic()))
+            port = self.client_address[1]
+            receiver.received.append(Received(dict(self.headers), body, time.monotonic(), port))
             if receiver.delay:
                 time.sleep(receiver.delay)
             status = receiver.statuses.pop(0) if receiver.statuses else 200
