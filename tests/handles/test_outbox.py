@@ -58,7 +58,7 @@ def test_every_result_and_receipt_arrives_when_the_server_refuses_or_drops_the_f
             device.stop()
     assert proxy.plan == []  # every fault was met
     assert sum(proxy.injected.values()) == len(plan)
-    upstream_ids = {job.result["upstream_id"] for job in Job.objects.all()}
+    upstream_ids = set(Job.objects.values_list("result__upstream_id", flat=True))
     assert set(DeviceEvent.objects.values_list("external_id", flat=True)) == {
         f"{upstream_id}:message.{kind}"
         for upstream_id in upstream_ids
