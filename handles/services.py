@@ -184,6 +184,21 @@ def job_create(*, handle: Handle, kind: str, payload: dict[str, Any]) -> Job:
     return job
 
 
+def jobs_create(*, handle: Handle, kind: str, payloads: list[dict[str, Any]]) -> list[Job]:
+    """Queue one job a payload for the handle's device, in one statement and in this order
+    (a device leases them oldest first); the device is woken once, when this commits."""
+    if not payloads:
+        return []
+    now = timezone.now()
+    jobs = Job.objects.bulk_create(
+        # A microsecond apart: one statement, and still the order they were given.
+        Job(handle=handle, kind=kind, payload=payload, created_at=now + timedelta(microseconds=n))
+        for n, payload in enumerate(payloads)
+    )
+    transaction.on_commit(lambda: wakeups.wake(handle_wakeup_key(handle.pk)), robust=True)
+    return jobs
+
+
 def jobs_lease(*, device: Device, limit: int) -> list[Job]:
     """Lease up to `limit` jobs of the device's handle for 60 s, oldest first.
 

@@ -28,6 +28,11 @@ def _redis() -> redis.Redis | None:
     return _client(url) if url else None
 
 
+def redis_client() -> redis.Redis | None:
+    """This process's client of REDIS_URL (one, reused), or None in the embedded mode."""
+    return _redis()
+
+
 def wake(key: str) -> None:
     """Wake whoever waits on `key` (now or within the next two minutes)."""
     client = _redis()

@@ -1,7 +1,8 @@
-"""Messaging's background work: paced dispatch per handle, the sweeper and the purge.
+"""Messaging's background work: paced dispatch, the sweeper and the purge.
 
-`messaging.services.lifecycle.dispatch_soon` enqueues `handle_dispatch` by name; beat runs
-the other two.
+`messaging.services.lifecycle.dispatch_soon` enqueues `dispatch_due` by name (coalesced:
+one run for all the handles due, see `messaging.services.dispatch_wakeups`), or, without
+Redis, `handle_dispatch` for one handle; beat runs the other two.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def handle_dispatch(handle_id: int) -> dict[str, Any]:
         "busy": result.busy,
         "offline": result.offline,
     }
+
+
+@shared_task
+def dispatch_due(fire_at: str | None = None) -> dict[str, Any]:
+    """Dispatch the handles that are due now (those woken, and timers that came due)."""
+    result = dispatch.dispatch_due(fire_at=fire_at)
+    return {"handles": result.handles, "dispatched": result.dispatched}
 
 
 @shared_task

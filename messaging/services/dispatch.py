@@ -1,16 +1,21 @@
-"""Paced dispatch: each sending handle releases its queue FIFO, at its own rate.
+"""Paced dispatch: each sending handle releases its queue FIFO, at its own rate, in batches.
 
 Each handle has a token bucket (`HandleQueue`): `burst` tokens at most, refilled at
 `per_minute` a minute. A dispatcher holds the handle's queue row lock while it turns queued
 messages into device jobs, one token each, oldest first; so any number of workers may run
 dispatchers and a handle's messages still leave in order and never faster than its rate
-(in any 60 s: at most per_minute + burst). When the bucket is empty it schedules itself for
-the moment the next token is due, so it never sleeps in a worker: a busy or offline handle
-delays no other. The sweeper (beat) re-kicks any handle whose scheduled run was lost.
+(in any 60 s: at most per_minute + burst). A run is a batch: the due messages are locked in
+one query and become jobs, statuses and history rows in one statement each, whatever their
+number. When the bucket is empty the handle is given a timer for the moment its next token
+is due, so a dispatcher never sleeps in a worker: a busy or offline handle delays no other.
+Runs are coalesced (`dispatch_wakeups`): one task takes every handle that is due. A run that
+comes late keeps its lateness as credit (below one token), so the rate holds. The sweeper
+(beat) re-kicks any handle whose queued messages wait with no run due, and only those.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,11 +28,15 @@ from handles import services as handle_services
 from handles.models import Handle
 from messaging.events import attachment_data, message_attachments
 from messaging.models import HandleQueue, Message
+from messaging.services import dispatch_wakeups
 from messaging.services.lifecycle import (
+    EXPIRED,
+    Transition,
     dispatch_soon,
     message_expire,
     message_transition,
     message_ttl,
+    messages_transition,
 )
 
 # A scheduled run that has not happened this long after its time was lost with its broker
@@ -38,6 +47,11 @@ UNASSIGNED = {
     "message": "The sending handle was moved to another account before this was sent.",
 }
 BUSY_RETRY_SECONDS = 0.5
+# What one run hands to a device at most (the rest waits for the next run).
+MAX_BATCH = 500
+# What a late scheduled run may keep of the tokens its lateness earned (< 1: see `_refill`).
+LATE_CREDIT = 0.9
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,8 +85,58 @@ def _lock_queue(handle: Handle) -> HandleQueue | None:
         return None
 
 
+def _refill(queue: HandleQueue, handle: Handle, now: datetime) -> None:
+    """Add the tokens earned since the last refill, up to the bucket's size.
+
+    A run that was scheduled for a token and ran late keeps what the lateness earned, up to
+    `LATE_CREDIT` (less than one token): a late run is not a slower handle, and the bucket
+    still never holds `burst + 1` tokens, so no 60 s sees more than per_minute + burst."""
+    rate = handle.per_minute / 60.0
+    elapsed = max(0.0, (now - queue.refilled_at).total_seconds())
+    size = float(handle.burst)
+    if queue.next_run_at is not None and queue.next_run_at < now:
+        late = (now - queue.next_run_at).total_seconds()
+        size += min(LATE_CREDIT, late * rate)
+    queue.tokens = min(size, queue.tokens + elapsed * rate)
+    queue.refilled_at = now
+
+
+def _take_queued(handle: Handle, budget: int, ttl_start: datetime) -> tuple[list[Message], bool]:
+    """Lock the handle's oldest queued messages, FIFO: `budget` to send plus the stale ones
+    (expired, or of another account) in front of or among them. Also whether more wait.
+
+    One query in the common case; only stale rows at the head make it read on."""
+    queued = (
+        Message.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
+        .filter(handle=handle, status=Message.Status.QUEUED)
+        .select_related("reply_to")
+        .prefetch_related("attachments")
+        .order_by("queued_at", "id")
+    )
+    taken: list[Message] = []
+    fresh = 0
+    while len(taken) < MAX_BATCH:
+        # One more than needed: it tells whether anything waits after this run.
+        want = max(budget - fresh, 0) + 1
+        chunk = list(queued[len(taken) : len(taken) + want])
+        for message in chunk:
+            stale = message.account_id != handle.account_id or (
+                message.queued_at is not None and message.queued_at < ttl_start
+            )
+            if not stale and fresh >= budget:
+                return taken, True
+            taken.append(message)
+            fresh += not stale
+        if len(chunk) < want:
+            return taken, False
+    return taken, True
+
+
 def handle_dispatch(*, handle_id: int) -> DispatchResult:
-    """Turn as many of the handle's queued messages into device jobs as its pace allows."""
+    """Turn as many of the handle's queued messages into device jobs as its pace allows.
+
+    As a batch: the queued messages are locked in one query, their jobs created in one
+    statement, their status and history written in one each, and the device woken once."""
     handle = Handle.objects.filter(pk=handle_id).first()
     if handle is None:
         return DispatchResult(0, 0, None)
@@ -88,53 +152,53 @@ def handle_dispatch(*, handle_id: int) -> DispatchResult:
             dispatch_soon(handle.pk, countdown=BUSY_RETRY_SECONDS)
             return DispatchResult(0, 0, None, busy=True)
         now = timezone.now()
-        rate = handle.per_minute / 60.0
-        elapsed = max(0.0, (now - queue.refilled_at).total_seconds())
-        queue.tokens = min(float(handle.burst), queue.tokens + elapsed * rate)
-        queue.refilled_at = now
+        _refill(queue, handle, now)
         if queue.next_run_at is not None and queue.next_run_at <= now + timedelta(seconds=1):
             queue.next_run_at = None  # this is that run
-        dispatched = expired = 0
+        taken, more = _take_queued(handle, min(int(queue.tokens), MAX_BATCH), now - message_ttl())
         ttl_start = now - message_ttl()
-        queued = Message.objects.filter(handle=handle, status=Message.Status.QUEUED)
-        for message_id, account_id, queued_at in queued.order_by("queued_at", "id").values_list(
-            "id", "account_id", "queued_at"
-        )[:500]:
-            if queue.tokens < 1 and (queued_at is None or queued_at >= ttl_start):
-                break
-            # The row is locked before anything is decided: a cancel, the sweeper or another
-            # dispatcher that got there first wins, and this one skips it.
-            message = (
-                Message.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
-                .select_related("reply_to")
-                .prefetch_related("attachments")
-                .filter(pk=message_id, status=Message.Status.QUEUED)
-                .first()
-            )
-            if message is None:
-                continue
-            if account_id != handle.account_id:
-                message_transition(
-                    message,
-                    Message.Status.FAILED,
-                    source="dispatcher",
-                    detail="handle reassigned",
-                    error=UNASSIGNED,
+        transitions: list[Transition] = []
+        sending: list[Message] = []
+        expired = 0
+        for message in taken:
+            if message.account_id != handle.account_id:
+                transitions.append(
+                    Transition(
+                        message,
+                        Message.Status.FAILED,
+                        source="dispatcher",
+                        detail="handle reassigned",
+                        error=UNASSIGNED,
+                    )
                 )
-                continue
-            if queued_at is not None and queued_at < ttl_start:
-                message_expire(message, source="dispatcher")
+            elif message.queued_at is not None and message.queued_at < ttl_start:
+                transitions.append(
+                    Transition(
+                        message,
+                        Message.Status.FAILED,
+                        source="dispatcher",
+                        detail="expired",
+                        error=EXPIRED,
+                    )
+                )
                 expired += 1
-                continue
-            message.job = handle_services.job_create(
-                handle=handle, kind="send", payload=_send_payload(message)
+            else:
+                sending.append(message)
+        jobs = handle_services.jobs_create(
+            handle=handle, kind="send", payloads=[_send_payload(message) for message in sending]
+        )
+        for message, job in zip(sending, jobs, strict=True):
+            message.job = job
+            transitions.append(
+                Transition(
+                    message, Message.Status.SENDING, source="dispatcher", at=now, save=("job",)
+                )
             )
-            message.save(update_fields=["job"])
-            message_transition(message, Message.Status.SENDING, source="dispatcher", at=now)
-            queue.tokens -= 1
-            dispatched += 1
+        messages_transition(transitions=transitions)
+        queue.tokens -= len(sending)
         run_again_in = None
-        if queued.exists():
+        if more:
+            rate = handle.per_minute / 60.0
             run_again_in = max(0.05, (1 - queue.tokens) / rate) if queue.tokens < 1 else 0.05
             run_at = now + timedelta(seconds=run_again_in)
             if queue.next_run_at is None or queue.next_run_at > run_at:
@@ -143,7 +207,30 @@ def handle_dispatch(*, handle_id: int) -> DispatchResult:
             else:
                 run_again_in = None  # an earlier run is already scheduled
         queue.save(update_fields=["tokens", "refilled_at", "next_run_at"])
-    return DispatchResult(dispatched, expired, run_again_in)
+    return DispatchResult(len(sending), expired, run_again_in)
+
+
+@dataclass(frozen=True)
+class DueResult:
+    handles: int
+    dispatched: int
+
+
+def dispatch_due(*, fire_at: str | None = None) -> DueResult:
+    """One run of the coalesced dispatcher: the handles that are due, each as a batch."""
+    handle_ids = dispatch_wakeups.take(fire_at=fire_at)
+    dispatched = 0
+    try:
+        for handle_id in handle_ids:
+            try:
+                dispatched += handle_dispatch(handle_id=handle_id).dispatched
+            except DatabaseError:
+                # Taken from the set, so the sweeper's: it re-kicks a handle whose queued
+                # messages wait with no run due, within seconds. The others still go.
+                logger.exception("dispatch of handle %s failed", handle_id)
+    finally:
+        dispatch_wakeups.rearm()
+    return DueResult(len(handle_ids), dispatched)
 
 
 @dataclass(frozen=True)
@@ -212,6 +299,7 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
         .distinct()
     )
     kicked += list(never_dispatched)
-    for handle_id in kicked:
-        dispatch_soon(handle_id)
+    # One round trip, and a task only if no run is pending: a backlog waiting for a busy (or
+    # absent) worker is not multiplied by the sweeps that see it.
+    dispatch_wakeups.wake(kicked)
     return SweepResult(released, expired, kicked)

@@ -3,8 +3,8 @@
 Every status change goes through `message_transition` (one message) or `messages_transition`
 (a batch, in a fixed number of statements), which record it in the history, publish its
 event on the outbox in the same transaction, and never let a status go backwards (a late
-receipt is recorded, not applied). Dispatch is enqueued in one place,
-`dispatch_soon`, by task name: services never import `messaging.tasks`.
+receipt is recorded, not applied). Dispatch is enqueued in one place, `dispatch_soon`, by
+task name (through `dispatch_wakeups`): services never import `messaging.tasks`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -23,7 +22,7 @@ from contract.errors import Conflict
 from messaging import events
 from messaging.errors import InvalidFromHandle
 from messaging.models import Message, MessageStatusEvent
-from messaging.services import stats
+from messaging.services import dispatch_wakeups, stats
 
 # Outbound statuses only move forward along this order (failed is reachable from queued,
 # sending and sent; retry is the one explicit way back, from failed to queued).
@@ -41,7 +40,8 @@ TIME_FIELD: dict[str, str] = {
     Message.Status.READ: "read_at",
     Message.Status.FAILED: "failed_at",
 }
-DISPATCH_TASK = "messaging.tasks.handle_dispatch"
+DISPATCH_TASK = dispatch_wakeups.HANDLE_TASK
+DISPATCH_DUE_TASK = dispatch_wakeups.DUE_TASK
 EXPIRED = {"code": "expired", "message": "Not sent within its time to live."}
 
 
@@ -53,19 +53,19 @@ def dispatch_soon(handle_id: int, *, countdown: float = 0.0) -> None:
     """Run the handle's dispatcher once this transaction commits (never for rolled-back
     work; at once outside a transaction), after `countdown` seconds.
 
-    A hint, not the record: if the broker cannot take it (Redis down) the failure is logged
-    and the committed work stands; the sweeper re-kicks the handle within seconds."""
-    transaction.on_commit(
-        lambda: current_app.send_task(DISPATCH_TASK, args=(handle_id,), countdown=countdown),
-        robust=True,
-    )
+    Coalesced (`messaging.services.dispatch_wakeups`): one Redis round trip, and a Celery
+    publish only when no run is pending. A hint, not the record: if Redis or the broker
+    cannot take it the failure is logged and the committed work stands; the sweeper re-kicks
+    the handle within seconds."""
+    dispatch_wakeups.soon(handle_id, countdown=countdown)
 
 
 @dataclass
 class Transition:
     """One status change asked of one message; `messages_transition` applies a list of them.
 
-    The fields mean what `message_transition`'s arguments mean."""
+    The fields mean what `message_transition`'s arguments mean; `save` names other fields
+    of the message the caller changed, written with the transition (`job`, `upstream_id`…)."""
 
     message: Message
     status: str
@@ -74,6 +74,7 @@ class Transition:
     detail: str = ""
     error: dict[str, str] | None = None
     force: bool = False
+    save: tuple[str, ...] = ()
 
 
 @dataclass
@@ -183,8 +184,8 @@ def messages_transition(*, transitions: Sequence[Transition]) -> list[bool]:
         message = change.message
         applied.append(decided.applied)
         history.append(_history(change, decided))
-        if decided.fields:
-            fields_of.setdefault(message.pk, set()).update(decided.fields)
+        if decided.fields or change.save:
+            fields_of.setdefault(message.pk, set()).update(decided.fields, change.save)
         if decided.applied:
             counts.append((message, decided.outcomes, decided.at))
             event = events.message_status_event(message)
