@@ -27,3 +27,12 @@ def test_every_task_services_enqueue_by_name_is_registered():
 def test_every_task_beat_runs_is_registered():
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled <= registered_tasks()
+
+
+def test_the_broker_publishes_through_one_redis_client():
+    """kombu builds a Redis client for every message it publishes; ours keeps one."""
+    with celery_app.connection_for_write() as connection:
+        channel = connection.default_channel
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second
+            assert first.ping()
