@@ -1,7 +1,9 @@
 """API key authentication (`Authorization: Bearer sk_live_…`) and the active-account rule.
 
 Wired as DRF's default authentication and permission in settings, so every `/v1/` view
-has them unless it says otherwise (the device protocol and health checks do).
+has them unless it says otherwise (the device protocol and health checks do). A key is
+remembered by the process for `SWITCHBOARD_API_KEY_CACHE_SECONDS` (`accounts.selectors`):
+a key revoked (or an account deactivated) elsewhere stops working here within that window.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from accounts import selectors, services
 from accounts.models import Account, ApiKey
 from contract.auth import SecretTokenAuthentication
 from contract.errors import Forbidden, Unauthorized
+from contract.ratelimit import failed_auth_check_deferred
 
 
 class ApiKeyAuthentication(SecretTokenAuthentication):
@@ -32,8 +35,11 @@ class ApiKeyAuthentication(SecretTokenAuthentication):
         "description": "An API key of your account: `Authorization: Bearer sk_live_…`.",
     }
 
+    def remembered(self, secret: str) -> ApiKey | None:
+        return selectors.api_key_remembered(secret=secret)
+
     def find(self, secret: str) -> ApiKey | None:
-        return selectors.api_key_get_by_secret(secret=secret)
+        return selectors.api_key_authenticate(secret=secret)
 
     def accepted(self, request: Request, principal: ApiKey) -> None:
         services.api_key_mark_used(api_key=principal)
@@ -49,6 +55,8 @@ class HasActiveAccount(BasePermission):
         if not isinstance(api_key, ApiKey):
             raise Unauthorized()
         if not api_key.account.is_active:
+            # An address over its failed attempts learns nothing, not even this.
+            failed_auth_check_deferred(request)
             raise Forbidden()
         return True
 

@@ -5,9 +5,12 @@
   byte (status, body, request id) with `Idempotent-Replayed: true`.
 - The same key with a different request answers 422 `idempotency_key_reused`.
 - While the first request with a key runs, another with that key answers 409
-  `idempotency_key_in_use` (a lock in the shared cache, so it holds across processes).
+  `idempotency_key_in_use` (a lock in the shared cache, so it holds across processes). On
+  Redis the lock is taken in the same round trip as the key's budget (`accounts.ratelimit`,
+  `idempotency_lock_wanted`), and always released when the request ends.
 - The response is stored in the same transaction as the work: a 5xx rolls both back, and
   429/401 are decided before the work starts, so none of them is stored and a retry runs.
+  Any other error (4xx) rolls back all the work its request did, then is stored on its own.
 - A secret shown once (a new API key, a webhook signing secret) is never stored: its field
   is null in the stored response, so a replay says what was created but not the secret.
 - Views whose work is a synchronous device action (the device must see the job before the
@@ -17,25 +20,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection
 from django.http import HttpResponse, HttpResponseBase
 from django.utils import timezone
+from redis import RedisError
 from rest_framework.request import Request
 
 from accounts.errors import IdempotencyKeyInUse, IdempotencyKeyReused
 from accounts.models import Account, IdempotencyRecord
+from contract import raw
 from contract.errors import InvalidRequest
 from contract.parsers import loads_strict
 from contract.request_id import HEADER as REQUEST_ID_HEADER
 from contract.request_id import current_request_id
+from contract.shared_redis import cache_key, shared_redis
+from contract.transactions import all_or_nothing
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -43,6 +53,8 @@ METHODS = frozenset({"POST", "PATCH", "DELETE"})
 _VALID_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 # Responses that are never stored: the client must be able to retry them.
 _NEVER_STORED = frozenset({401, 429})
+# Where a lock already taken for this request (with its budget) is noted: (lock key, taken).
+_LOCK_NOTE = "idempotency_lock"
 
 
 def idempotency_key_of(request: Request) -> str | None:
@@ -58,6 +70,53 @@ def idempotency_key_of(request: Request) -> str | None:
             fields={HEADER: ["Must be 1 to 255 printable ASCII characters."]},
         )
     return key
+
+
+def idempotency_lock_key(*, account_id: str, key: str) -> str:
+    return "idem-lock:" + hashlib.sha256(f"{account_id}\0{key}".encode()).hexdigest()
+
+
+def idempotency_lock_wanted(request: Request, view: Any, *, account_id: str) -> str | None:
+    """The lock this request will need (the view runs its writes once per key), or None."""
+    if not getattr(view, "idempotent_writes", False) or view._handler(request) is None:
+        return None  # not an idempotent write, or a 405 (which comes first)
+    try:
+        key = idempotency_key_of(request)
+    except InvalidRequest:
+        return None  # the view answers the malformed key with its 400
+    return None if key is None else idempotency_lock_key(account_id=account_id, key=key)
+
+
+def idempotency_lock_noted(request: Request, *, lock_key: str, taken: bool) -> None:
+    """Note a lock taken (or found taken) for this request by someone else's round trip."""
+    setattr(request._request, _LOCK_NOTE, (lock_key, taken))
+
+
+def _lock_take(request: Request, lock_key: str) -> bool:
+    noted = getattr(request._request, _LOCK_NOTE, None)
+    if noted is not None and noted[0] == lock_key:
+        return bool(noted[1])
+    lock_seconds = int(settings.SWITCHBOARD_IDEMPOTENCY_LOCK_SECONDS)
+    return bool(cache.add(lock_key, current_request_id(), timeout=lock_seconds))
+
+
+def _lock_release(request: Request, lock_key: str) -> None:
+    setattr(request._request, _LOCK_NOTE, None)
+    client = shared_redis()
+    if client is None:
+        cache.delete(lock_key)
+        return
+    # On a failure it expires by itself (SWITCHBOARD_IDEMPOTENCY_LOCK_SECONDS).
+    with contextlib.suppress(RedisError):
+        client.delete(cache_key(lock_key))
+
+
+def idempotency_lock_release_unused(request: Request) -> None:
+    """Release a lock noted for this request that its view will not run under (it failed
+    before its handler: a bad query, say)."""
+    noted = getattr(request._request, _LOCK_NOTE, None)
+    if noted is not None and noted[1]:
+        _lock_release(request, noted[0])
 
 
 def request_fingerprint(request: Request) -> str:
@@ -117,6 +176,63 @@ def _replay(record: IdempotencyRecord) -> HttpResponse:
     return response
 
 
+class _Discarded(Exception):
+    def __init__(self, response: HttpResponseBase) -> None:
+        self.response = response
+
+
+def _store(
+    request: Request,
+    account: Account,
+    key: str,
+    fingerprint: str,
+    response: HttpResponseBase,
+    redact: tuple[str, ...],
+) -> None:
+    """Store the response for replays, if it is one that is stored."""
+    if not _storable(response.status_code):
+        return
+    record = IdempotencyRecord(
+        account=account,
+        key=key,
+        fingerprint=fingerprint,
+        method=request.method or "",
+        path=request.get_full_path()[:2048],
+        status_code=response.status_code,
+        content_type=response.get("Content-Type", "application/json"),
+        body=_redacted(bytes(response.content), redact),  # type: ignore[attr-defined]
+        request_id=response.get(REQUEST_ID_HEADER) or current_request_id(),
+    )
+    # By hand, not `create()`: this runs on every write with a key (see contract.raw).
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), raw.insert_params(record, skip_auto=True))
+
+
+@functools.cache
+def _insert_sql() -> str:
+    names = raw.insert_columns(IdempotencyRecord, skip_auto=True)
+    count = len(names.split(", "))
+    return (
+        f"INSERT INTO {raw.table(IdempotencyRecord)} ({names}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * count)})"
+    )
+
+
+@functools.cache
+def _select_sql() -> str:
+    return (
+        f"SELECT {raw.columns(IdempotencyRecord)} FROM {raw.table(IdempotencyRecord)} "  # noqa: S608
+        "WHERE account_id = %s AND key = %s"
+    )
+
+
+def _record_get(*, account: Account, key: str) -> IdempotencyRecord | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_select_sql(), [account.pk, key])
+        row = cursor.fetchone()
+    return None if row is None else raw.from_row(IdempotencyRecord, row)
+
+
 def run_idempotently(
     *,
     request: Request,
@@ -128,15 +244,14 @@ def run_idempotently(
 ) -> HttpResponseBase:
     """Run `respond` at most once per (account, key); replay or refuse repeats."""
     fingerprint = request_fingerprint(request)
-    lock_key = "idem-lock:" + hashlib.sha256(f"{account.pk}\0{key}".encode()).hexdigest()
-    lock_seconds = int(settings.SWITCHBOARD_IDEMPOTENCY_LOCK_SECONDS)
-    if not cache.add(lock_key, current_request_id(), timeout=lock_seconds):
+    lock_key = idempotency_lock_key(account_id=account.pk, key=key)
+    if not _lock_take(request, lock_key):
         raise IdempotencyKeyInUse()
     try:
         expires_before = timezone.now() - timedelta(
             hours=int(settings.SWITCHBOARD_IDEMPOTENCY_TTL_HOURS)
         )
-        record = IdempotencyRecord.objects.filter(account=account, key=key).first()
+        record = _record_get(account=account, key=key)
         if record is not None and record.created_at < expires_before:
             record.delete()  # past its retention: the key is free again
             record = None
@@ -151,30 +266,22 @@ def run_idempotently(
             response = respond()
             if hasattr(response, "render"):
                 response.render()
-        with transaction.atomic():
-            if in_transaction:
-                work = transaction.savepoint()
-                response = respond()
-                if hasattr(response, "render"):
-                    response.render()
-                if response.status_code >= 400:
-                    # Errors change nothing: drop the work (and its on-commit tasks), keep
-                    # the answer so a retry of the same request gets the same answer.
-                    transaction.savepoint_rollback(work)
-                else:
-                    transaction.savepoint_commit(work)
-            if _storable(response.status_code):
-                IdempotencyRecord.objects.create(
-                    account=account,
-                    key=key,
-                    fingerprint=fingerprint,
-                    method=request.method or "",
-                    path=request.get_full_path()[:2048],
-                    status_code=response.status_code,
-                    content_type=response.get("Content-Type", "application/json"),
-                    body=_redacted(bytes(response.content), redact),  # type: ignore[attr-defined]
-                    request_id=response.get(REQUEST_ID_HEADER) or current_request_id(),
-                )
+        else:
+            try:
+                with all_or_nothing():
+                    response = respond()
+                    if hasattr(response, "render"):
+                        response.render()
+                    if response.status_code >= 400:
+                        # Errors change nothing: drop all the work (and its on-commit tasks;
+                        # no savepoint to keep, the record is stored on its own below), keep
+                        # the answer so a retry of the same request gets the same answer.
+                        raise _Discarded(response)
+                    _store(request, account, key, fingerprint, response, redact)
+                return response
+            except _Discarded as discarded:
+                response = discarded.response
+        _store(request, account, key, fingerprint, response, redact)
         return response
     finally:
-        cache.delete(lock_key)
+        _lock_release(request, lock_key)

@@ -1,8 +1,15 @@
-"""Reads of accounts and keys."""
+"""Reads of accounts and keys.
+
+An API key that authenticated in this process is remembered for
+`SWITCHBOARD_API_KEY_CACHE_SECONDS` (default 5) with its account: a key revoked, an account
+deactivated or a budget changed in another process takes effect here within that window;
+in the process that made the change (`accounts.services`), at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import time
 
 from django.conf import settings
 from django.db.models import Case, QuerySet, Value, When
@@ -25,6 +32,40 @@ def api_key_get_by_secret(*, secret: str) -> ApiKey | None:
         .filter(secret_hash=secret_hash(secret), revoked_at__isnull=True)
         .first()
     )
+
+
+API_KEY_CACHE_SECONDS = 5
+# Bounded so a process that saw many keys does not grow without end: past it, start afresh.
+_REMEMBERED_MAX = 10_000
+_remembered: dict[str, tuple[float, ApiKey]] = {}
+
+
+def _api_key_cache_seconds() -> float:
+    return float(getattr(settings, "SWITCHBOARD_API_KEY_CACHE_SECONDS", API_KEY_CACHE_SECONDS))
+
+
+def api_key_remembered(*, secret: str) -> ApiKey | None:
+    """The key of this secret if it authenticated here within the cache window; no I/O."""
+    entry = _remembered.get(secret_hash(secret))
+    if entry is None or entry[0] <= time.monotonic():
+        return None
+    return entry[1]
+
+
+def api_key_authenticate(*, secret: str) -> ApiKey | None:
+    """The unrevoked key with this secret, from the database, remembered for the window."""
+    api_key = api_key_get_by_secret(secret=secret)
+    window = _api_key_cache_seconds()
+    if api_key is not None and window > 0:
+        if len(_remembered) >= _REMEMBERED_MAX:
+            _remembered.clear()
+        _remembered[api_key.secret_hash] = (time.monotonic() + window, api_key)
+    return api_key
+
+
+def api_keys_forget() -> None:
+    """Forget every remembered key: a key, its account or a budget just changed here."""
+    _remembered.clear()
 
 
 def rate_limit_for(*, api_key: ApiKey) -> int:

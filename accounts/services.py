@@ -18,7 +18,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import Account, ApiKey, IdempotencyRecord, Membership
-from accounts.selectors import secret_hash
+from accounts.selectors import api_keys_forget, secret_hash
 from contract.errors import Conflict, InvalidRequest
 from contract.ids import random_token
 from contract.request_id import current_request_id
@@ -59,6 +59,7 @@ def account_create(
 
 def account_rename(*, account: Account, name: str) -> Account:
     Account.objects.filter(pk=account.pk).update(name=name)
+    api_keys_forget()
     account.name = name
     return account
 
@@ -170,6 +171,7 @@ def member_remove(*, membership: Membership) -> None:
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
     """Revoke at once; revoking twice keeps the first revocation time."""
     ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    api_keys_forget()  # other processes: within SWITCHBOARD_API_KEY_CACHE_SECONDS
     api_key.refresh_from_db(fields=["revoked_at"])
     return api_key
 
@@ -185,18 +187,21 @@ def api_key_mark_used(*, api_key: ApiKey) -> None:
 
 def account_set_active(*, account: Account, active: bool) -> Account:
     Account.objects.filter(pk=account.pk).update(is_active=active)
+    api_keys_forget()
     account.is_active = active
     return account
 
 
 def account_set_rate_limit(*, account: Account, per_minute: int | None) -> Account:
     Account.objects.filter(pk=account.pk).update(rate_limit_per_minute=per_minute)
+    api_keys_forget()
     account.rate_limit_per_minute = per_minute
     return account
 
 
 def api_key_set_rate_limit(*, api_key: ApiKey, per_minute: int | None) -> ApiKey:
     ApiKey.objects.filter(pk=api_key.pk).update(rate_limit_per_minute=per_minute)
+    api_keys_forget()
     api_key.rate_limit_per_minute = per_minute
     return api_key
 

@@ -2,7 +2,9 @@
 
 API keys (`accounts.auth`) and device tokens (`handles.device.auth`) differ only in their
 scheme, their messages and how a secret is looked up; failed attempts count against the
-client address (see `contract.ratelimit`) before any lookup is made.
+client address (see `contract.ratelimit`) before any lookup is made. A secret the process
+still remembers (`remembered`, no lookup at all) leaves that check to be made later in the
+request, in the same Redis round trip as the key's budget where there is one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from contract.errors import Unauthorized
-from contract.ratelimit import failed_auth_check, failed_auth_record
+from contract.ratelimit import failed_auth_check, failed_auth_defer, failed_auth_record
 
 
 class SecretTokenAuthentication(BaseAuthentication):
@@ -33,18 +35,27 @@ class SecretTokenAuthentication(BaseAuthentication):
         """The principal this secret belongs to, or None."""
         raise NotImplementedError
 
+    def remembered(self, secret: str) -> Any | None:
+        """The principal of this secret if this process holds it in memory (no lookup)."""
+        return None
+
     def accepted(self, request: Request, principal: Any) -> None:
         """Called once the secret is good (record its use, say)."""
 
     def authenticate(self, request: Request) -> tuple[None, Any]:
-        failed_auth_check(request)
         header = request.META.get("HTTP_AUTHORIZATION", "")
+        scheme, _, secret = header.partition(" ")
+        secret = secret.strip() if scheme.lower() == self.scheme.lower() else ""
+        principal = self.remembered(secret) if secret else None
+        if principal is not None:
+            failed_auth_defer(request)
+            self.accepted(request, principal)
+            return (None, principal)
+        failed_auth_check(request)
         if not header:
             raise Unauthorized(self.missing_message)
-        scheme, _, secret = header.partition(" ")
-        principal = None
-        if scheme.lower() == self.scheme.lower() and secret.strip():
-            principal = self.find(secret.strip())
+        if secret:
+            principal = self.find(secret)
         if principal is None:
             failed_auth_record(request)
             raise Unauthorized(self.invalid_message)

@@ -9,11 +9,16 @@ promises for writes: POST, PATCH and DELETE run once per Idempotency-Key (see
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpResponseBase
 from rest_framework.request import Request
 
-from accounts.idempotency import idempotency_key_of, run_idempotently
+from accounts.idempotency import (
+    idempotency_key_of,
+    idempotency_lock_release_unused,
+    run_idempotently,
+)
 from accounts.models import ApiKey
 from contract.views import ApiView
 
@@ -26,6 +31,15 @@ class AccountApiView(ApiView):
     idempotent_in_transaction = True
     # Fields of `data` that hold a secret shown once: never stored for a replay.
     idempotency_redacted_fields: tuple[str, ...] = ()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().initial(request, *args, **kwargs)
+        except Exception:
+            # The budget's round trip may have taken the Idempotency-Key's lock for a
+            # handler that will not run now.
+            idempotency_lock_release_unused(request)
+            raise
 
     def respond_once(
         self, request: Request, respond: Callable[[], HttpResponseBase]

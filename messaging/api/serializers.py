@@ -74,6 +74,7 @@ class RecipientsField(serializers.Field):
 
 
 class MessageCreateInput(StrictInput):
+    shares_fields = True  # the send path: see StrictInput
     to = RecipientsField(required=False, help_text="A handle, or 2+ handles for a group.")
     chat_id = serializers.CharField(required=False, max_length=40, help_text="Send into a chat.")
     from_handle = HandleField(required=False, help_text="One of your handles (default: chosen).")

@@ -76,7 +76,7 @@ class MessageListView(AccountApiView):
     def post(self, request: Request) -> Response:
         data = MessageCreateInput.parse(request)
         message = sending.message_send(account=request_account(request), **data)
-        return accepted(MessageOutput(message).data)
+        return accepted(sending.message_accepted_data(message))
 
 
 class MessageDetailView(WaitsOnDeviceView):

@@ -4,22 +4,32 @@ The sender is the one asked for; else the handle last used with this recipient (
 conversation keeps its number); else the online handle with the shortest queue. The
 channel is iMessage unless the recipient is known not to be there (or the handle has no
 iMessage), with SMS fallback where allowed.
+
+What one read can tell is read once: the sticky chat comes with its handle and with what
+the account's devices know of the recipient's iMessage (`Route.recipient_imessage`), and a
+direct message's chat is found or made, and marked as just used, in one upsert.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Account
 from contract.errors import InvalidRequest
 from handles import selectors as handle_selectors
 from handles.addresses import is_email
 from handles.errors import InvalidHandle
-from handles.models import Channel, Handle
+from handles.models import Channel, Handle, RecipientCapability
 from messaging.errors import InvalidFromHandle
 from messaging.models import Chat
+
+# `Route.recipient_imessage` when nobody looked: `resolve_channel` reads it then.
+NOT_READ: Any = object()
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,8 @@ class Route:
     chat: Chat | None
     recipients: list[str]
     is_group: bool
+    # What the account's devices know of the (single) recipient's iMessage, if read already.
+    recipient_imessage: bool | None = NOT_READ
 
 
 def participants_key(participants: list[str]) -> str:
@@ -35,16 +47,50 @@ def participants_key(participants: list[str]) -> str:
 
 
 def _sticky_chat(account: Account, recipient: str) -> Chat | None:
-    """The DM last used with this recipient, if its handle is still the account's."""
-    chat = (
-        Chat.objects.filter(account=account, type=Chat.Type.DM, participants_key=recipient)
-        .select_related("handle")
-        .order_by("-last_message_at")
-        .first()
-    )
-    if chat is not None and chat.handle.account_id == account.pk:
+    """The DM last used with this recipient, if its handle is still the account's; read
+    with its handle and what the account knows of the recipient's iMessage
+    (`recipient_imessage`), in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sticky_chat_sql(), [account.pk, recipient, account.pk, recipient])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    chat_fields, handle_fields = Chat._meta.concrete_fields, Handle._meta.concrete_fields
+    chat = _loaded(Chat, row[: len(chat_fields)])
+    handle = _loaded(Handle, row[len(chat_fields) : len(chat_fields) + len(handle_fields)])
+    chat.handle = handle
+    chat.recipient_imessage = row[-1]
+    if handle.account_id == account.pk:
         return chat
     return None
+
+
+@cache
+def _sticky_chat_sql() -> str:
+    quote = connection.ops.quote_name
+
+    def columns(model: Any, alias: str) -> str:
+        return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+    return (
+        f"SELECT {columns(Chat, 'c')}, {columns(Handle, 'h')}, "  # noqa: S608
+        f"(SELECT imessage FROM {quote(RecipientCapability._meta.db_table)} "
+        "WHERE account_id = %s AND address = %s LIMIT 1) "
+        f"FROM {quote(Chat._meta.db_table)} c "
+        f"JOIN {quote(Handle._meta.db_table)} h ON h.id = c.handle_id "
+        "WHERE c.account_id = %s AND c.type = 'dm' AND c.participants_key = %s "
+        "ORDER BY c.last_message_at DESC LIMIT 1"
+    )
+
+
+def _loaded(model: Any, row: Any) -> Any:
+    """A model instance from a raw row of its concrete fields, converted as the ORM would."""
+    fields = model._meta.concrete_fields
+    values = [
+        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
+        for field, value in zip(fields, row, strict=True)
+    ]
+    return model.from_db("default", [field.attname for field in fields], values)
 
 
 def least_busy_handle(account: Account, channel_needed: str | None) -> Handle:
@@ -112,7 +158,13 @@ def route(
         sticky = None if is_group else _sticky_chat(account, recipients[0])
         if sticky is not None:
             # The conversation keeps its number, and its chat is already at hand.
-            return Route(sticky.handle, sticky, recipients, is_group=False)
+            return Route(
+                sticky.handle,
+                sticky,
+                recipients,
+                is_group=False,
+                recipient_imessage=sticky.recipient_imessage,  # type: ignore[attr-defined]
+            )
         handle = least_busy_handle(account, needed)
     if handle.address in recipients:
         raise InvalidRequest(
@@ -164,17 +216,29 @@ def resolve_channel(
             )
         return Channel.SMS, False
     if not route.is_group and not has_email:
-        capability = handle_selectors.capability_get(account=account, address=route.recipients[0])
-        if capability is not None and capability.imessage is False and allow_fallback:
+        imessage = route.recipient_imessage
+        if imessage is NOT_READ:
+            capability = handle_selectors.capability_get(
+                account=account, address=route.recipients[0]
+            )
+            imessage = None if capability is None else capability.imessage
+        if imessage is False and allow_fallback:
             return Channel.SMS, False
     return Channel.IMESSAGE, allow_fallback
 
 
-def chat_for(account: Account, route: Route, channel: str) -> Chat:
+def chat_for(
+    account: Account, route: Route, channel: str, *, used_at: datetime | None = None
+) -> Chat:
     """The route's chat: the one it came with, or the chat of exactly these people (made
-    when new; a direct message is unique per handle and person, even under a race)."""
+    when new; a direct message is unique per handle and person, even under a race).
+
+    With `used_at`, a direct message's chat found or made here has `last_message_at` set to
+    it in the same statement (on PostgreSQL); the caller marks any other chat itself."""
     if route.chat is not None:
         return route.chat
+    if not route.is_group and used_at is not None and connection.vendor == "postgresql":
+        return _dm_upsert(account, route, channel, used_at)
     key = participants_key(route.recipients)
     if route.is_group:
         chat = (
@@ -208,3 +272,39 @@ def chat_for(account: Account, route: Route, channel: str) -> Chat:
             account=account, handle=route.handle, type=Chat.Type.DM, participants_key=key
         )
     return chat
+
+
+@cache
+def _dm_upsert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in Chat._meta.concrete_fields)
+    placeholders = ", ".join(["%s"] * len(Chat._meta.concrete_fields))
+    return (
+        f"INSERT INTO {quote(Chat._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        "ON CONFLICT (account_id, handle_id, participants_key) WHERE type = 'dm' "
+        f"DO UPDATE SET last_message_at = EXCLUDED.last_message_at RETURNING {columns}"
+    )
+
+
+def _dm_upsert(account: Account, route: Route, channel: str, used_at: datetime) -> Chat:
+    """The DM of this handle and person, made if new, with `last_message_at = used_at`:
+    one `INSERT … ON CONFLICT DO UPDATE` (no savepoint, no read before)."""
+    chat = Chat(
+        account=account,
+        handle=route.handle,
+        type=Chat.Type.DM,
+        participants=route.recipients,
+        participants_key=participants_key(route.recipients),
+        channel=channel,
+        last_message_at=used_at,
+    )
+    values = [
+        field.get_db_prep_save(field.pre_save(chat, True), connection)
+        for field in Chat._meta.concrete_fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_dm_upsert_sql(), values)
+        row = cursor.fetchone()
+    found: Chat = _loaded(Chat, row)
+    found.handle = route.handle
+    return found

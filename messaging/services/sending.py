@@ -2,24 +2,31 @@
 
 Nothing is written unless everything is: the route, the channel, the chat, the attachments
 and the reply target are decided in one transaction, and the dispatcher is woken only once
-it commits.
+it commits. On PostgreSQL the writes are few: the chat found or made and marked as used in
+one upsert (`routing.chat_for`), the message and its first history row (and the chat's
+`last_message_at`, when the chat was already at hand) in one statement, then its outbox
+event. The message is rendered once, for its `message.queued` event and for the caller
+(`message_accepted_data`); a message made here has no reactions yet, so none are read.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Account
 from contract.errors import InvalidRequest
+from contract.transactions import atomic_step
 from handles.models import Channel
 from messaging import events
-from messaging.models import Chat, Message, MessageStatusEvent
+from messaging.models import Attachment, Chat, Message, MessageStatusEvent, Reaction
 from messaging.services.attachments import attachments_claim
 from messaging.services.lifecycle import dispatch_soon
 from messaging.services.routing import chat_for, resolve_channel, route
@@ -46,7 +53,9 @@ def message_send(
     needs the database: the route, the channel, the chat, attachments and reply target.
     """
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint when the caller's transaction is all or nothing (the API's idempotent
+    # writes): an error here rolls all of it back.
+    with atomic_step():
         chosen = route(
             account=account, to=to, chat_id=chat_id, from_handle=from_handle, channel=channel
         )
@@ -64,9 +73,9 @@ def message_send(
                 raise InvalidRequest(
                     "reply_to: no such message.", fields={"reply_to": ["No such message."]}
                 )
-        chat = chat_for(account, chosen, first_channel)
+        chat = chat_for(account, chosen, first_channel, used_at=now)
         scheduled = send_at is not None and send_at > now
-        message = Message.objects.create(
+        message = Message(
             account=account,
             chat=chat,
             handle=chosen.handle,
@@ -85,16 +94,81 @@ def message_send(
             queued_at=None if scheduled else now,
             created_at=now,
         )
+        _message_insert(message, at=now, touch_chat=chat.last_message_at != now)
+        # Known before any read: a new message has no reactions (nor attachments but those
+        # claimed below); `message_data` then reads nothing.
+        known: dict[str, QuerySet[Any]] = {"reactions": _known_empty(Reaction)}
         if attachments:
             attachments_claim(account=account, message=message, ids=attachments)
-        Chat.objects.filter(pk=chat.pk).update(last_message_at=now)
-        MessageStatusEvent.objects.create(
-            message=message, status=message.status, at=now, source="api"
-        )
+        else:
+            known["attachments"] = _known_empty(Attachment)
+        message._prefetched_objects_cache = known  # type: ignore[attr-defined]
         if not scheduled:
-            events.message_status_changed(message)
+            event = events.message_status_event(message)
+            if event is not None:
+                events.events_publish([event])
+                message.accepted_data = event["data"]  # type: ignore[attr-defined]
             dispatch_soon(message.handle_id)
     return message
+
+
+def _known_empty(model: Any) -> QuerySet[Any]:
+    """An empty, already evaluated queryset: a prefetched relation known to hold nothing."""
+    empty = model.objects.none()
+    empty._result_cache = []
+    empty._prefetch_done = True
+    return empty
+
+
+def message_accepted_data(message: Message) -> dict[str, Any]:
+    """What the caller of `message_send` answers: the message as its `message.queued` event
+    carries it (rendered once), or rendered now for a scheduled one."""
+    data = message.__dict__.pop("accepted_data", None)
+    return data if data is not None else events.message_data(message)
+
+
+@cache
+def _insert_sql(*, touch_chat: bool) -> str:
+    """The message, its first history row and (`touch_chat`) its chat's `last_message_at`,
+    as one PostgreSQL statement (data-modifying CTEs)."""
+    quote = connection.ops.quote_name
+    fields = Message._meta.concrete_fields
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    touch = (
+        f", touched AS (UPDATE {quote(Chat._meta.db_table)} SET last_message_at = %s WHERE id = %s)"  # noqa: S608
+        if touch_chat
+        else ""
+    )
+    return (
+        f"WITH sent AS (INSERT INTO {quote(Message._meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({placeholders}) RETURNING id){touch} "
+        f"INSERT INTO {quote(MessageStatusEvent._meta.db_table)} "
+        "(message_id, status, at, source, detail, applied) "
+        "SELECT id, %s, %s, 'api', '', true FROM sent"
+    )
+
+
+def _message_insert(message: Message, *, at: datetime, touch_chat: bool) -> None:
+    """Write the new message and its first history row; mark its chat used at `at` too when
+    `touch_chat` (one statement on PostgreSQL, three elsewhere)."""
+    if connection.vendor != "postgresql":
+        message.save(force_insert=True)
+        if touch_chat:
+            Chat.objects.filter(pk=message.chat_id).update(last_message_at=at)
+        MessageStatusEvent.objects.create(
+            message=message, status=message.status, at=at, source="api"
+        )
+        return
+    fields = Message._meta.concrete_fields
+    params = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in fields]
+    if touch_chat:
+        params += [at, message.chat_id]
+    params += [message.status, at]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(touch_chat=touch_chat), params)
+    message._state.adding = False
+    message._state.db = "default"
 
 
 def message_send_once(*, account: Account, key: str, **fields: Any) -> Message:
