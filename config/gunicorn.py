@@ -1,4 +1,5 @@
-"""gunicorn's settings for the web process (the Procfile: `gunicorn -c config/gunicorn.py …`).
+"""gunicorn's settings for the web and agents processes (the Procfile: `gunicorn -c
+config/gunicorn.py …`; `web` runs WSGI threads, `agents` gunicorn's asyncio ASGI worker).
 
 The Procfile keeps the sizes (`--bind`, `--workers`, `--threads` from PORT, WEB_CONCURRENCY,
 WEB_THREADS); this file holds what every deployment needs (docs/operations.md, "The web
@@ -9,7 +10,8 @@ server's edge"):
   (contract.request_limits). gunicorn's limits only stop what no client of the API sends.
 - What gunicorn still answers itself (a request line over 8,190 bytes, a header over 32 KiB,
   more than 100 headers, a malformed Content-Length, a broken request line or chunked body)
-  is answered in the seed's shape too, with a request id in the body and `X-Request-Id`.
+  is answered in the seed's shape too, with a request id in the body and `X-Request-Id`, by
+  the WSGI workers and by the ASGI worker alike.
 - The access log has no query string (a client may put a secret there by mistake) and no
   request header; every gunicorn log line goes through the same secret redaction as
   Django's, and into SWITCHBOARD_LOG_DIR when it is set.
@@ -25,6 +27,7 @@ from typing import Any
 
 from gunicorn import glogging
 from gunicorn import util as gunicorn_util
+from gunicorn.asgi.protocol import ASGIProtocol
 
 from config.logging import RedactSecrets, log_dir_handler
 from contract.request_id import new_request_id
@@ -95,6 +98,27 @@ def write_error(sock: socket.socket, status_int: int, reason: str, mesg: str) ->
 
 # gunicorn's workers call util.write_error for every answer they make themselves.
 gunicorn_util.write_error = write_error
+
+
+def _asgi_error_response(
+    self: ASGIProtocol, status: int, message: str, extra_headers: Any = ()
+) -> None:
+    """The ASGI worker's own error answers (it parses HTTP itself), in the seed's shape."""
+    if status >= 500 and status != 501:
+        message = "Something went wrong on our side. Quote the request_id when reporting it."
+    else:
+        message = _MESSAGES.get(status) or f"Malformed HTTP request: {message}"[:300]
+    response = json_error_response(status, message)
+    if extra_headers:
+        head, _, body = response.partition(b"\r\n\r\n")
+        extra = "".join(f"\r\n{name}: {value}" for name, value in extra_headers)
+        response = head + extra.encode("latin-1") + b"\r\n\r\n" + body
+    self._safe_write(response)
+
+
+ASGIProtocol._send_error_response = _asgi_error_response
+# Django speaks no ASGI lifespan; the asyncio worker would try it and log the refusal.
+asgi_lifespan = "off"
 
 
 class Logger(glogging.Logger):

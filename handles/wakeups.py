@@ -3,15 +3,19 @@
 A producer calls `wake(key)` after its commit; a waiter blocks in `wait(key, t)`
 (Redis BLPOP) and then re-reads the database. Wake-ups are hints: the database stays the
 record, and waiters re-check it at a slow interval in case a hint is lost. Without Redis
-(the embedded mode) `wait` simply sleeps for up to a second.
+(the embedded mode) `wait` simply sleeps for up to a second. `wait_async` is the same wait for
+an event loop (the ASGI long-poll, handles/device/long_poll.py): it holds no thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from functools import cache
 
 import redis
+import redis.asyncio
 from django.conf import settings
 
 _PREFIX = "sb:wake:"
@@ -69,3 +73,26 @@ def wait(key: str, timeout: float) -> bool:
         time.sleep(min(timeout, 1.0))
         return False
     return client.blpop([_PREFIX + key], timeout=timeout) is not None
+
+
+# One client (and its connection pool) per event loop: an asyncio connection belongs to the
+# loop that opened it.
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def wait_async(key: str, timeout: float) -> bool:
+    """`wait` for an event loop: block this coroutine (no thread) up to `timeout` seconds for a
+    wake-up on `key`; True if one came."""
+    if timeout <= 0:
+        return False
+    url = settings.REDIS_URL
+    if not url:
+        await asyncio.sleep(min(timeout, 1.0))
+        return False
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
+    if client is None:
+        client = _async_clients.setdefault(loop, redis.asyncio.Redis.from_url(url))
+    return await client.blpop([_PREFIX + key], timeout=timeout) is not None

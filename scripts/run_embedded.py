@@ -1,10 +1,12 @@
 """`make run`: the whole platform on the embedded default, in one command.
 
 Runs the Procfile's `release` line (migrations) on the SQLite database under ./var/, seeds
-the demo account, starts every other process of the Procfile (web, the dispatch worker, the
-webhook delivery worker, beat) on the file-based broker, sized by EMBEDDED_SIZES: the web
-first, on HOST:PORT (127.0.0.1:8000), and the rest once it answers. Then it starts the
-device simulator for the demo handle and prints the demo API key with a curl line to try.
+the demo account, starts every other process of the Procfile (web, agents, the dispatch
+worker, the webhook delivery worker, beat) on the file-based broker, sized by EMBEDDED_SIZES:
+the web first, on HOST:PORT (127.0.0.1:8000), and the rest once it answers; `agents` (the
+device protocol's ASGI process) on HOST:AGENTS_PORT (a free port unless set). Then it starts
+the device simulator for the demo handle, talking to `agents` as devices do in production,
+and prints the demo API key with a curl line to try.
 Ctrl-C stops everything; if any process dies, the others are stopped too and the exit
 status says so.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -32,6 +35,16 @@ PORT = os.environ.get("PORT", "8000")
 BASE_URL = f"http://{HOST}:{PORT}"
 
 
+def free_port() -> str:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return str(sock.getsockname()[1])
+
+
+AGENTS_PORT = os.environ.get("AGENTS_PORT") or free_port()
+AGENTS_URL = f"http://{HOST}:{AGENTS_PORT}"
+
+
 def manage(*args: str, env: dict[str, str]) -> str:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -47,6 +60,7 @@ def manage(*args: str, env: dict[str, str]) -> str:
 EMBEDDED_SIZES = {
     "WEB_CONCURRENCY": "2",
     "WEB_THREADS": "8",
+    "AGENTS_CONCURRENCY": "1",
     "WORKER_CONCURRENCY": "2",
     "WEBHOOK_CONCURRENCY": "8",
 }
@@ -72,22 +86,26 @@ def processes(env: dict[str, str]) -> dict[str, list[str]]:
     commands = procfile_commands(env, python=sys.executable)
     commands.pop("release", None)
     commands["web"] = listening_on(commands["web"], f"{HOST}:{PORT}")
+    if "agents" in commands:
+        commands["agents"] = listening_on(commands["agents"], f"{HOST}:{AGENTS_PORT}")
     return commands
 
 
-def wait_until_up(children: dict[str, subprocess.Popen[bytes]], timeout: float = 120) -> None:
+def wait_until_up(
+    children: dict[str, subprocess.Popen[bytes]], base_url: str = BASE_URL, timeout: float = 120
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for name, child in children.items():
             if child.poll() is not None:
                 raise SystemExit(f"make run: {name} exited with {child.returncode} while starting")
         try:
-            with urllib.request.urlopen(f"{BASE_URL}/healthz", timeout=2) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:  # noqa: S310
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.3)
-    raise SystemExit(f"make run: the web server did not answer on {BASE_URL} in {timeout:.0f} s")
+    raise SystemExit(f"make run: the server did not answer on {base_url} in {timeout:.0f} s")
 
 
 def stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -103,7 +121,7 @@ def stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def main() -> int:
-    env = {**EMBEDDED_SIZES, **os.environ, "HOST": HOST, "PORT": PORT}
+    env = {**EMBEDDED_SIZES, **os.environ, "HOST": HOST, "PORT": PORT, "AGENTS_PORT": AGENTS_PORT}
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
     print("make run: preparing the database under ./var/ …", flush=True)
@@ -130,8 +148,13 @@ def main() -> int:
         wait_until_up(children)
         for name, command in commands.items():
             children[name] = subprocess.Popen(command, cwd=ROOT, env=env)
+        # Devices talk to the agents process (the device protocol's long-polls), as in production.
+        device_url = BASE_URL
+        if "agents" in children:
+            wait_until_up(children, AGENTS_URL)
+            device_url = AGENTS_URL
         children["simulator"] = subprocess.Popen(
-            [sys.executable, "manage.py", "simulate_devices", "--base-url", BASE_URL],
+            [sys.executable, "manage.py", "simulate_devices", "--base-url", device_url],
             cwd=ROOT,
             env=env,
         )
@@ -140,6 +163,7 @@ def main() -> int:
             "\n"
             f"Switchboard is running at {BASE_URL}  (Ctrl-C stops it)\n"
             f"  demo account: {demo['account_id']} (handle {demo['handle']}, simulated device)\n"
+            f"  devices:      {device_url}/device/v1/ (the agents process)\n"
             f"  API key:      {key}\n"
             f"  API docs:     {BASE_URL}/v1/docs\n"
             f"  dashboard:    {BASE_URL}/dashboard/  "

@@ -111,8 +111,32 @@ TEMPLATES = [
 # --- database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Every process borrows its connections from a pool of its own (psycopg's, through Django):
+    # a request or task takes one at its first query and gives it back when it ends, so a
+    # process never holds more than DB_POOL_MAX connections however many threads it runs, and
+    # a thread with no database work to do (a long-poll, a webhook attempt) holds none.
+    # docs/operations.md ("Database connections") adds them up for a deployment.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend, but a pooled connection that PostgreSQL closed while it sat in the
+        # pool (a restart) is replaced before it is handed out (config/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "config.postgresql"
+        DATABASES["default"]["OPTIONS"] = {
+            **DATABASES["default"].get("OPTIONS", {}),
+            "pool": {
+                "min_size": env_int("DB_POOL_MIN", 1),
+                "max_size": env_int("DB_POOL_MAX", 4),
+                # A thread that finds every connection taken waits this long, then its request
+                # is a 503 (never a connection beyond the bound).
+                "timeout": float(env_int("DB_POOL_TIMEOUT", 5)),
+                "num_workers": 1,
+            },
+        }
+        # Not psycopg's check on every checkout: it costs a query per request and, after a
+        # restart, backs off for seconds between the dead connections it finds (requests
+        # failing long after PostgreSQL is back). The backend's look at the socket replaces it.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -22,9 +22,9 @@ from .base import LOGGING  # noqa: E402
 # The broker lives in its own database: a test flushing its cache must not eat queued tasks.
 CELERY_BROKER_URL = f"{_redis_base}/{8 + _slot}"
 
-# Connections close when a request or task ends: worker and server threads of the tests
-# leave none behind.
-DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Tests borrow connections from the same pool as production (config/settings/base.py): a
+# request, task or live-server thread gives its connection back when it ends. pytest-django's
+# transactions work on a pooled connection like on any other.
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"

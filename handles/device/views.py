@@ -1,19 +1,24 @@
-"""The device agent protocol under /device/v1/ (see docs/device-protocol.md)."""
+"""The device agent protocol under /device/v1/ (see docs/device-protocol.md).
+
+`JobsView` waits for jobs without a thread or a database connection when served through ASGI
+(the Procfile's `agents` process): see handles/device/long_poll.py.
+"""
 
 from __future__ import annotations
 
-import random
 import time
 
-from django.db import connection
+from django.core.handlers.asgi import ASGIRequest
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contract.envelope import envelope, ok
+from contract.request_id import current_request_id
 from contract.views import ApiView
 from handles import services, wakeups
+from handles.device import long_poll
 from handles.device.auth import DeviceAuthentication, IsDevice, request_device
 from handles.device.serializers import (
     DeviceEventResult,
@@ -30,15 +35,6 @@ from handles.device.serializers import (
 from handles.selectors import offline_after
 
 TAG = "device protocol"
-# Between wake-ups a waiting poll re-reads the jobs table every 2 s on average (lost wake-ups,
-# leases that ran out), jittered so that agents that started together do not re-check
-# together: a waiting device costs the database one short query now and then, never a
-# connection held.
-DB_RECHECK_SECONDS = 2.0
-
-
-def _recheck_interval() -> float:
-    return DB_RECHECK_SECONDS * random.uniform(0.5, 1.5)
 
 
 class DeviceView(ApiView):
@@ -72,12 +68,6 @@ class HeartbeatView(DeviceView):
         )
 
 
-def _release_database_connection() -> None:
-    """Give the connection back before waiting: idle pollers must not hold the database."""
-    if not connection.in_atomic_block:
-        connection.close()
-
-
 class JobsView(DeviceView):
     allowed_query_params = frozenset({"wait", "limit"})
 
@@ -98,15 +88,25 @@ class JobsView(DeviceView):
         query = JobsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         device = request_device(request)
+        limit = query.validated_data["limit"]
         deadline = time.monotonic() + query.validated_data["wait"]
         while True:
-            jobs = services.jobs_lease(device=device, limit=query.validated_data["limit"])
+            jobs = services.jobs_lease(device=device, limit=limit)
             remaining = deadline - time.monotonic()
             if jobs or remaining <= 0:
                 break
-            _release_database_connection()
+            long_poll.release_database_connection()
+            if isinstance(request._request, ASGIRequest):
+                # The rest of the wait happens outside Django, in the event loop.
+                token = long_poll.park(
+                    device=device, limit=limit, deadline=deadline, request_id=current_request_id()
+                )
+                response = ok([])
+                response[long_poll.PARKED_HEADER] = token
+                return response
             wakeups.wait(
-                services.handle_wakeup_key(device.handle_id), min(_recheck_interval(), remaining)
+                services.handle_wakeup_key(device.handle_id),
+                min(long_poll.recheck_interval(), remaining),
             )
         return ok(JobOutput(jobs, many=True).data)
 

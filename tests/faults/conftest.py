@@ -50,6 +50,11 @@ def platform() -> Iterator[Platform]:
         for name in stack.processes:
             stack.start(name)
         wait_for(stack.ready, timeout=60, what="the web process's /readyz")
+        wait_for(
+            lambda: requests.get(stack.agents_url + "/healthz", timeout=5).status_code == 200,
+            timeout=60,
+            what="the agents process's /healthz",
+        )
         assert stack.dead() == [], f"died at start; see {workdir}/*.log"
         yield Platform(stack=stack, postgres=postgres, redis=redis)
     finally:
@@ -113,7 +118,7 @@ def tenant(platform: Platform) -> Iterator[Tenant]:
     receiver.secret = response.json()["data"]["secret"]
     devices = [
         SimulatedDevice(
-            base_url=base_url,
+            base_url=platform.stack.agents_url,
             token=device["token"],
             handle=device["handle"],
             behaviour=Behaviour(send_delay=0.0, receipt_delay=0.2, poll_wait=5),

@@ -162,6 +162,8 @@ class Stack:
     workdir: Path
     env: dict[str, str]
     base_url: str
+    # Where devices talk to (the `agents` process), as a load balancer routes /device/.
+    agents_url: str
     processes: dict[str, Process] = field(default_factory=dict)
 
     def start(self, name: str) -> None:
@@ -237,7 +239,9 @@ class Stack:
         return requests.get(self.base_url + "/readyz", timeout=5).status_code == 200
 
 
-def stack_env(*, workdir: Path, database_url: str, redis_url: str, port: int) -> dict[str, str]:
+def stack_env(
+    *, workdir: Path, database_url: str, redis_url: str, port: int, agents_port: int
+) -> dict[str, str]:
     """Production settings, small sizes for a 2-core machine, nothing from the test's env."""
     inherited = {
         k: v
@@ -259,6 +263,7 @@ def stack_env(*, workdir: Path, database_url: str, redis_url: str, port: int) ->
         "MEDIA_ROOT": str(workdir / "media"),
         "LOG_LEVEL": "WARNING",
         "PORT": str(port),
+        "AGENTS_PORT": str(agents_port),
         # Small, for a 2-core machine shared with the rest of the suite; threads enough for
         # the ten devices' long polls beside the clients.
         "WEB_CONCURRENCY": "2",
@@ -268,9 +273,20 @@ def stack_env(*, workdir: Path, database_url: str, redis_url: str, port: int) ->
 
 
 def build_stack(workdir: Path, *, database_url: str, redis_url: str) -> Stack:
-    port = free_port()
-    env = stack_env(workdir=workdir, database_url=database_url, redis_url=redis_url, port=port)
-    stack = Stack(workdir=workdir, env=env, base_url=f"http://127.0.0.1:{port}")
+    port, agents_port = free_port(), free_port()
+    env = stack_env(
+        workdir=workdir,
+        database_url=database_url,
+        redis_url=redis_url,
+        port=port,
+        agents_port=agents_port,
+    )
+    stack = Stack(
+        workdir=workdir,
+        env=env,
+        base_url=f"http://127.0.0.1:{port}",
+        agents_url=f"http://127.0.0.1:{agents_port}",
+    )
     for name, argv in procfile_commands(env, python=sys.executable).items():
         if name != "release":
             stack.processes[name] = Process(name=name, argv=argv)
