@@ -14,6 +14,7 @@ head of the queue, to be sent again, and again, until it is: both calls are safe
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -171,6 +172,7 @@ class Outbox:
         self.refused: list[tuple[Report, AgentError]] = []
         self.acknowledged = 0
         self._queue: deque[Report] = deque()
+        self._first_queued_at: float | None = None  # when the queue last became non-empty
         self._lock = threading.Lock()
         self._ready = threading.Condition(self._lock)
 
@@ -191,8 +193,17 @@ class Outbox:
 
     def _add(self, report: Report) -> None:
         with self._ready:
+            if not self._queue:
+                self._first_queued_at = time.monotonic()
             self._queue.append(report)
             self._ready.notify_all()
+
+    def waited(self) -> float:
+        """How long the oldest queued report has been waiting (0 when none is)."""
+        with self._lock:
+            if not self._queue or self._first_queued_at is None:
+                return 0.0
+            return time.monotonic() - self._first_queued_at
 
     def __len__(self) -> int:
         with self._lock:
@@ -220,13 +231,19 @@ class Outbox:
             for _ in range(count):
                 self._queue.popleft()
             self.acknowledged += count
+            self._first_queued_at = time.monotonic() if self._queue else None
 
     def _send(self, batch: list[Report]) -> None:
         bodies = [report.body for report in batch]
-        if batch[0].kind == "result":
-            self.client.report_results(bodies)
-        else:
-            self.client.push_events(bodies)
+        call = self.client.report_results if batch[0].kind == "result" else self.client.push_events
+        try:
+            call(bodies)
+        except AgentError as exc:
+            if exc.status != 0:
+                raise
+            # Most often a kept-alive connection the server had just closed: once more at
+            # once, on a new connection (safe: the call is idempotent), before backing off.
+            call(bodies)
 
     def flush(self) -> None:
         """Send everything queued, in order, batch by batch, until the queue is empty.

@@ -135,9 +135,21 @@ def _handle_status_set(
     return True
 
 
+# A device is recorded as seen at most this often: its calls (several a second when busy)
+# need not each write its row, and an offline handle (60 s) is still noticed in time.
+SEEN_EVERY = timedelta(seconds=5)
+
+
 def device_seen(*, device: Device) -> None:
-    """A device called: it is seen now, and its handle is online if it was not."""
+    """A device called: it is seen now (to within `SEEN_EVERY`), and its handle is online if
+    it was not."""
     now = timezone.now()
+    if (
+        device.handle.status == Handle.Status.ONLINE
+        and device.last_seen_at is not None
+        and timedelta(0) <= now - device.last_seen_at < SEEN_EVERY
+    ):
+        return
     with transaction.atomic():
         Device.objects.filter(pk=device.pk).update(last_seen_at=now)
         device.last_seen_at = now

@@ -48,9 +48,12 @@ class Behaviour:
     whatsapp_connected: bool = False
     heartbeat_every: float = 15.0
     poll_wait: int = 5
-    poll_limit: int = 50
+    poll_limit: int = 100
     # Longest pause before sending again a batch of reports the server did not acknowledge.
     retry_max_delay: float = 4.0
+    # How long a report may wait for others to share its call (0: sent at once). A busy
+    # agent trades this much latency for a server call per batch instead of per report.
+    report_linger: float = 0.0
     # Job kinds the device fails, and kinds it takes but answers only after stall_seconds.
     fail_kinds: frozenset[str] = frozenset()
     stall_kinds: frozenset[str] = frozenset()
@@ -70,11 +73,19 @@ class SimulatedDevice:
     """One agent for one handle: a polling thread and a reporting thread, until stopped."""
 
     def __init__(
-        self, *, base_url: str, token: str, handle: str, behaviour: Behaviour | None = None
+        self,
+        *,
+        base_url: str,
+        token: str,
+        handle: str,
+        behaviour: Behaviour | None = None,
+        poll_url: str | None = None,
     ) -> None:
+        """`poll_url`, when given, is where the long-polls go (a deployment that serves
+        `GET /device/v1/jobs` from its own process); everything else goes to `base_url`."""
         self.handle = handle
         self.behaviour = behaviour or Behaviour()
-        self.client = DeviceAgentClient(base_url, token)
+        self.client = DeviceAgentClient(poll_url or base_url, token)
         # The reports go on their own connection: a long-poll never delays a receipt.
         self.outbox = Outbox(DeviceAgentClient(base_url, token), on_refused=self._refused)
         self.received: list[Job] = []
@@ -86,6 +97,7 @@ class SimulatedDevice:
         # Events planned for later (receipts, replies): (due, order, event), soonest first.
         self._planned: list[tuple[float, int, dict[str, Any]]] = []
         self._order = itertools.count()
+        self.report_retries = 0  # batches sent again because the server did not acknowledge
         self._wake = threading.Condition()
         self._thread = threading.Thread(target=self._run, name=f"sim-{handle}", daemon=True)
         self._reporter = threading.Thread(
@@ -194,11 +206,16 @@ class SimulatedDevice:
                 if not self._online.is_set() or not len(self.outbox):
                     self._wake.wait(min(until_next, 1.0))
                     continue
+                linger = self.behaviour.report_linger - self.outbox.waited()
+                if linger > 0 and len(self.outbox) < self.outbox.batch_limit:
+                    self._wake.wait(min(until_next, linger))
+                    continue
             try:
                 self.outbox.flush()
                 delay = first_delay
             except AgentError as exc:
                 logger.info("simulator %s: reports: %s, sending again", self.handle, exc)
+                self.report_retries += 1
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.behaviour.retry_max_delay)
 

@@ -40,10 +40,10 @@ class JobsQuery(StrictInput):
     )
     limit = serializers.IntegerField(
         min_value=1,
-        max_value=50,
+        max_value=100,
         required=False,
         default=10,
-        help_text="Most jobs to return (1 to 50, default 10).",
+        help_text="Most jobs to return (1 to 100, default 10).",
     )
 
 
