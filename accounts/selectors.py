@@ -34,20 +34,21 @@ def api_key_get_by_secret(*, secret: str) -> ApiKey | None:
     )
 
 
-API_KEY_CACHE_SECONDS = 5
 # Bounded so a process that saw many keys does not grow without end: past it, start afresh.
 _REMEMBERED_MAX = 10_000
+# secret hash -> (remembered at, key); the wall clock, bounded both ways, so a clock that
+# moves back never stretches the window.
 _remembered: dict[str, tuple[float, ApiKey]] = {}
 
 
 def _api_key_cache_seconds() -> float:
-    return float(getattr(settings, "SWITCHBOARD_API_KEY_CACHE_SECONDS", API_KEY_CACHE_SECONDS))
+    return float(settings.SWITCHBOARD_API_KEY_CACHE_SECONDS)
 
 
 def api_key_remembered(*, secret: str) -> ApiKey | None:
     """The key of this secret if it authenticated here within the cache window; no I/O."""
     entry = _remembered.get(secret_hash(secret))
-    if entry is None or entry[0] <= time.monotonic():
+    if entry is None or not 0 <= time.time() - entry[0] < _api_key_cache_seconds():
         return None
     return entry[1]
 
@@ -59,7 +60,7 @@ def api_key_authenticate(*, secret: str) -> ApiKey | None:
     if api_key is not None and window > 0:
         if len(_remembered) >= _REMEMBERED_MAX:
             _remembered.clear()
-        _remembered[api_key.secret_hash] = (time.monotonic() + window, api_key)
+        _remembered[api_key.secret_hash] = (time.time(), api_key)
     return api_key
 
 

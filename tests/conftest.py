@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import Account
+from accounts.selectors import api_keys_forget
 from tests import log_capture
 
 
@@ -93,8 +94,10 @@ def _tenant(name: str, email: str) -> Tenant:
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    """Rate-limit counters and idempotency locks start empty for every test."""
+    """Rate-limit counters and idempotency locks start empty for every test, and no API key
+    is remembered by the process (`accounts.selectors`)."""
     cache.clear()
+    api_keys_forget()
 
 
 @pytest.fixture
