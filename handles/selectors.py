@@ -84,3 +84,8 @@ def live_devices(*, handles: Iterable[Handle]) -> QuerySet[Device]:
 
 def live_device(*, handle: Handle) -> Device | None:
     return Device.objects.filter(handle=handle, revoked_at__isnull=True).first()
+
+
+def handles_with_live_device(*, handle_ids: Iterable[int]) -> QuerySet[Handle]:
+    """These handles, each with its live device's `last_seen_at` (None without one)."""
+    return _with_live_device(Handle.objects.filter(pk__in=list(handle_ids)))

@@ -211,6 +211,21 @@ def jobs_create(*, handle: Handle, kind: str, payloads: list[dict[str, Any]]) ->
     return jobs
 
 
+def jobs_create_many(*, kind: str, payloads: list[tuple[Handle, dict[str, Any]]]) -> list[Job]:
+    """`jobs_create` for several handles at once: one job a (handle, payload), one statement,
+    each handle's in the order given; each device is woken once, when this commits."""
+    if not payloads:
+        return []
+    now = timezone.now()
+    jobs = Job.objects.bulk_create(
+        Job(handle=handle, kind=kind, payload=payload, created_at=now + timedelta(microseconds=n))
+        for n, (handle, payload) in enumerate(payloads)
+    )
+    keys = sorted({handle_wakeup_key(handle.pk) for handle, _ in payloads})
+    transaction.on_commit(lambda: wakeups.wake_many(keys), robust=True)
+    return jobs
+
+
 def jobs_lease(*, device: Device, limit: int) -> list[Job]:
     """Lease up to `limit` jobs of the device's handle for 60 s, oldest first.
 

@@ -3,7 +3,8 @@
 - `sending`: accept a message for sending (`message_send`).
 - `routing`: which handle sends it, on which channel, in which chat.
 - `lifecycle`: status transitions, retry, cancel, expiry; `dispatch_soon`.
-- `dispatch`: paced dispatch per handle, and the sweeper behind it.
+- `dispatch`: paced dispatch per handle, in batches, and the sweeper behind it.
+- `dispatch_wakeups`: waking the dispatcher through Redis (coalesced runs and timers).
 - `inbound`: what devices report (send results, receipts, inbound messages, reactions and
   group changes by others).
 - `actions`: edit, react, unsend, typing and read, through the device.

@@ -16,11 +16,12 @@ comes late keeps its lateness as credit (below one token), so the rate holds. Th
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
 from handles import selectors as handle_selectors
@@ -76,13 +77,28 @@ def _send_payload(message: Message) -> dict[str, object]:
     }
 
 
-def _lock_queue(handle: Handle) -> HandleQueue | None:
-    """The handle's queue row, locked for this transaction; None if a dispatcher holds it."""
-    HandleQueue.objects.get_or_create(handle=handle, defaults={"tokens": float(handle.burst)})
-    try:
-        return HandleQueue.objects.select_for_update(nowait=True).get(handle=handle)
-    except DatabaseError:
-        return None
+def _lock_queues(handles: dict[int, Handle]) -> dict[int, HandleQueue]:
+    """The handles' queue rows (made if new), locked for this transaction; a handle whose row
+    another dispatcher holds is left out."""
+    locked = {
+        queue.handle_id: queue
+        for queue in HandleQueue.objects.select_for_update(skip_locked=True).filter(
+            handle_id__in=list(handles)
+        )
+    }
+    missing = [handle for handle_id, handle in handles.items() if handle_id not in locked]
+    if missing:
+        HandleQueue.objects.bulk_create(
+            [HandleQueue(handle=handle, tokens=float(handle.burst)) for handle in missing],
+            ignore_conflicts=True,
+        )
+        locked |= {
+            queue.handle_id: queue
+            for queue in HandleQueue.objects.select_for_update(skip_locked=True).filter(
+                handle_id__in=[handle.pk for handle in missing]
+            )
+        }
+    return locked
 
 
 def _refill(queue: HandleQueue, handle: Handle, now: datetime) -> None:
@@ -101,91 +117,129 @@ def _refill(queue: HandleQueue, handle: Handle, now: datetime) -> None:
     queue.refilled_at = now
 
 
-def _take_queued(handle: Handle, budget: int, ttl_start: datetime) -> tuple[list[Message], bool]:
-    """Lock the handle's oldest queued messages, FIFO: `budget` to send plus the stale ones
-    (expired, or of another account) in front of or among them. Also whether more wait.
-
-    One query in the common case; only stale rows at the head make it read on."""
-    queued = (
-        Message.objects.select_for_update(skip_locked=True, of=("self",), no_key=True)
-        .filter(handle=handle, status=Message.Status.QUEUED)
-        .select_related("reply_to")
-        .prefetch_related("attachments")
-        .order_by("queued_at", "id")
-    )
-    taken: list[Message] = []
-    fresh = 0
-    while len(taken) < MAX_BATCH:
-        # One more than needed: it tells whether anything waits after this run.
-        want = max(budget - fresh, 0) + 1
-        chunk = list(queued[len(taken) : len(taken) + want])
-        for message in chunk:
-            stale = message.account_id != handle.account_id or (
-                message.queued_at is not None and message.queued_at < ttl_start
-            )
-            if not stale and fresh >= budget:
-                return taken, True
-            taken.append(message)
-            fresh += not stale
-        if len(chunk) < want:
-            return taken, False
-    return taken, True
+# Each handle's oldest queued messages, FIFO, as many as asked: one statement for every handle
+# of the run, each row locked (a cancel or another dispatcher that holds one wins it).
+_OLDEST_QUEUED = """
+SELECT m.* FROM unnest(%s::bigint[], %s::int[]) AS wanted(handle_id, n)
+CROSS JOIN LATERAL (
+    SELECT * FROM messaging_message
+    WHERE handle_id = wanted.handle_id AND status = 'queued'
+    ORDER BY queued_at, id
+    LIMIT wanted.n
+    FOR NO KEY UPDATE SKIP LOCKED
+) AS m
+"""
 
 
-def handle_dispatch(*, handle_id: int) -> DispatchResult:
-    """Turn as many of the handle's queued messages into device jobs as its pace allows.
+def _oldest_queued(wanted: dict[int, int]) -> dict[int, list[Message]]:
+    """Lock up to `wanted[handle_id]` of each handle's oldest queued messages, in queue order
+    (with their attachments and reply targets)."""
+    if connection.vendor == "postgresql":
+        handle_ids = list(wanted)
+        found = list(
+            Message.objects.raw(_OLDEST_QUEUED, [handle_ids, [wanted[pk] for pk in handle_ids]])
+        )
+    else:  # the embedded mode (SQLite): a query a handle, and no row locks to take
+        found = [
+            message
+            for handle_id, n in wanted.items()
+            for message in Message.objects.filter(
+                handle_id=handle_id, status=Message.Status.QUEUED
+            ).order_by("queued_at", "id")[:n]
+        ]
+    prefetch_related_objects(found, "attachments", "reply_to")
+    taken: dict[int, list[Message]] = {handle_id: [] for handle_id in wanted}
+    for message in found:
+        taken[message.handle_id].append(message)
+    for messages in taken.values():
+        messages.sort(
+            key=lambda message: (message.queued_at is None, message.queued_at, message.id)
+        )
+    return taken
 
-    As a batch: the queued messages are locked in one query, their jobs created in one
-    statement, their status and history written in one each, and the device woken once."""
-    handle = Handle.objects.filter(pk=handle_id).first()
-    if handle is None:
-        return DispatchResult(0, 0, None)
-    device = handle_selectors.live_device(handle=handle)
-    if device is None or not handle_selectors.is_online(device.last_seen_at):
-        # The queue waits for the device; it is kicked again when the handle comes online.
-        return DispatchResult(0, 0, None, offline=True)
+
+def handles_dispatch(*, handle_ids: Sequence[int]) -> dict[int, DispatchResult]:
+    """Turn as many of each handle's queued messages into device jobs as its pace allows.
+
+    As one batch for all the handles: a fixed number of statements whatever their number and
+    their messages' (the queue rows locked in one, the messages in one, the jobs, statuses,
+    history rows and queue rows written in one each), and each device woken once. A handle
+    whose queue another dispatcher holds is looked at again shortly."""
+    results: dict[int, DispatchResult] = {}
+    handles: dict[int, Handle] = {}
+    for handle in handle_selectors.handles_with_live_device(handle_ids=handle_ids):
+        if handle_selectors.is_online(handle.last_seen_at):  # type: ignore[attr-defined]
+            handles[handle.pk] = handle
+        else:
+            # The queue waits for the device; it is kicked again when the handle comes online.
+            results[handle.pk] = DispatchResult(0, 0, None, offline=True)
+    for handle_id in handle_ids:
+        results.setdefault(handle_id, DispatchResult(0, 0, None))
+    if not handles:
+        return results
     with transaction.atomic():
-        queue = _lock_queue(handle)
-        if queue is None:
+        queues = _lock_queues(handles)
+        for handle_id in handles.keys() - queues.keys():
             # Another dispatcher holds the queue; it may have looked before this message was
             # committed, so look again shortly rather than wait for the sweeper.
-            dispatch_soon(handle.pk, countdown=BUSY_RETRY_SECONDS)
-            return DispatchResult(0, 0, None, busy=True)
+            dispatch_soon(handle_id, countdown=BUSY_RETRY_SECONDS)
+            results[handle_id] = DispatchResult(0, 0, None, busy=True)
         now = timezone.now()
-        _refill(queue, handle, now)
-        if queue.next_run_at is not None and queue.next_run_at <= now + timedelta(seconds=1):
-            queue.next_run_at = None  # this is that run
-        taken, more = _take_queued(handle, min(int(queue.tokens), MAX_BATCH), now - message_ttl())
         ttl_start = now - message_ttl()
+        budgets: dict[int, int] = {}
+        for handle_id, queue in queues.items():
+            _refill(queue, handles[handle_id], now)
+            if queue.next_run_at is not None and queue.next_run_at <= now + timedelta(seconds=1):
+                queue.next_run_at = None  # this is that run
+            budgets[handle_id] = min(int(queue.tokens), MAX_BATCH)
+        # One more than the budget: it tells whether anything waits after this run.
+        taken = _oldest_queued({handle_id: n + 1 for handle_id, n in budgets.items()})
         transitions: list[Transition] = []
         sending: list[Message] = []
-        expired = 0
-        for message in taken:
-            if message.account_id != handle.account_id:
-                transitions.append(
-                    Transition(
-                        message,
-                        Message.Status.FAILED,
-                        source="dispatcher",
-                        detail="handle reassigned",
-                        error=UNASSIGNED,
+        later: dict[int, float] = {}
+        for handle_id, messages in taken.items():
+            handle, queue, budget = handles[handle_id], queues[handle_id], budgets[handle_id]
+            sent = expired = 0
+            for message in messages:
+                if message.account_id != handle.account_id:
+                    transitions.append(
+                        Transition(
+                            message,
+                            Message.Status.FAILED,
+                            source="dispatcher",
+                            detail="handle reassigned",
+                            error=UNASSIGNED,
+                        )
                     )
-                )
-            elif message.queued_at is not None and message.queued_at < ttl_start:
-                transitions.append(
-                    Transition(
-                        message,
-                        Message.Status.FAILED,
-                        source="dispatcher",
-                        detail="expired",
-                        error=EXPIRED,
+                elif message.queued_at is not None and message.queued_at < ttl_start:
+                    transitions.append(
+                        Transition(
+                            message,
+                            Message.Status.FAILED,
+                            source="dispatcher",
+                            detail="expired",
+                            error=EXPIRED,
+                        )
                     )
-                )
-                expired += 1
-            else:
-                sending.append(message)
-        jobs = handle_services.jobs_create(
-            handle=handle, kind="send", payloads=[_send_payload(message) for message in sending]
+                    expired += 1
+                elif sent < budget:
+                    message.handle = handle
+                    sending.append(message)
+                    sent += 1
+            queue.tokens -= sent
+            run_again_in = None
+            if len(messages) > budget:  # more wait
+                rate = handle.per_minute / 60.0
+                run_again_in = max(0.05, (1 - queue.tokens) / rate) if queue.tokens < 1 else 0.05
+                run_at = now + timedelta(seconds=run_again_in)
+                if queue.next_run_at is None or queue.next_run_at > run_at:
+                    queue.next_run_at = run_at
+                    later[handle_id] = run_again_in
+                else:
+                    run_again_in = None  # an earlier run is already scheduled
+            results[handle_id] = DispatchResult(sent, expired, run_again_in)
+        jobs = handle_services.jobs_create_many(
+            kind="send", payloads=[(message.handle, _send_payload(message)) for message in sending]
         )
         for message, job in zip(sending, jobs, strict=True):
             message.job = job
@@ -195,19 +249,16 @@ def handle_dispatch(*, handle_id: int) -> DispatchResult:
                 )
             )
         messages_transition(transitions=transitions)
-        queue.tokens -= len(sending)
-        run_again_in = None
-        if more:
-            rate = handle.per_minute / 60.0
-            run_again_in = max(0.05, (1 - queue.tokens) / rate) if queue.tokens < 1 else 0.05
-            run_at = now + timedelta(seconds=run_again_in)
-            if queue.next_run_at is None or queue.next_run_at > run_at:
-                queue.next_run_at = run_at
-                dispatch_soon(handle.pk, countdown=run_again_in)
-            else:
-                run_again_in = None  # an earlier run is already scheduled
-        queue.save(update_fields=["tokens", "refilled_at", "next_run_at"])
-    return DispatchResult(len(sending), expired, run_again_in)
+        HandleQueue.objects.bulk_update(
+            list(queues.values()), ["tokens", "refilled_at", "next_run_at"]
+        )
+        dispatch_wakeups.soon_many(later)
+    return results
+
+
+def handle_dispatch(*, handle_id: int) -> DispatchResult:
+    """`handles_dispatch` for one handle."""
+    return handles_dispatch(handle_ids=[handle_id])[handle_id]
 
 
 @dataclass(frozen=True)
@@ -217,20 +268,18 @@ class DueResult:
 
 
 def dispatch_due(*, fire_at: str | None = None) -> DueResult:
-    """One run of the coalesced dispatcher: the handles that are due, each as a batch."""
+    """One run of the coalesced dispatcher: the handles that are due, as one batch."""
     handle_ids = dispatch_wakeups.take(fire_at=fire_at)
-    dispatched = 0
     try:
-        for handle_id in handle_ids:
-            try:
-                dispatched += handle_dispatch(handle_id=handle_id).dispatched
-            except DatabaseError:
-                # Taken from the set, so the sweeper's: it re-kicks a handle whose queued
-                # messages wait with no run due, within seconds. The others still go.
-                logger.exception("dispatch of handle %s failed", handle_id)
+        results = handles_dispatch(handle_ids=handle_ids) if handle_ids else {}
+    except DatabaseError:
+        # Taken from the set, so now the sweeper's: it re-kicks a handle whose queued messages
+        # wait with no run due, within seconds.
+        logger.exception("dispatch of %d handles failed", len(handle_ids))
+        raise
     finally:
         dispatch_wakeups.rearm()
-    return DueResult(len(handle_ids), dispatched)
+    return DueResult(len(handle_ids), sum(result.dispatched for result in results.values()))
 
 
 @dataclass(frozen=True)

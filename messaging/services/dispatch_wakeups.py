@@ -107,7 +107,19 @@ def wake(handle_ids: Iterable[int]) -> None:
     pipeline.sadd(DUE, *ids)
     pipeline.set(PENDING, 1, nx=True, ex=PENDING_TTL)
     if pipeline.execute()[1]:
-        _publish_due()
+        _publish_or_forget(client, PENDING)
+
+
+def _publish_or_forget(
+    client: redis.Redis, marker: str, *, countdown: float = 0.0, fire_at: str | None = None
+) -> None:
+    """Publish the run `marker` stands for; if the broker refuses it, drop the marker too, so
+    the next wake-up tries again instead of trusting a run that does not exist."""
+    try:
+        _publish_due(countdown=countdown, fire_at=fire_at)
+    except Exception:
+        client.delete(marker)
+        raise
 
 
 def wake_later(handle_id: int, *, countdown: float) -> None:
@@ -119,6 +131,37 @@ def wake_later(handle_id: int, *, countdown: float) -> None:
     _arm(client, handle_id=handle_id, at=time.time() + countdown)
 
 
+def wake_later_many(countdowns: dict[int, float]) -> None:
+    """`wake_later` for several handles, in one round trip (and at most one task)."""
+    if not countdowns:
+        return
+    client = wakeups.redis_client()
+    if client is None:
+        for handle_id, countdown in countdowns.items():
+            current_app.send_task(HANDLE_TASK, args=(handle_id,), countdown=countdown)
+        return
+    now = time.time()
+    script = _script(client, _ARM)
+    pipeline = client.pipeline(transaction=False)
+    for handle_id, countdown in countdowns.items():
+        script(
+            keys=[TIMERS, TIMER],
+            args=[handle_id, now + countdown, now, TIMER_TICK, PENDING_TTL],
+            client=pipeline,
+        )
+    # Each arming that returns a time moved the timer earlier: the last one is the timer.
+    armed = [fire for fire in pipeline.execute() if fire is not None]
+    if armed:
+        stamp = armed[-1].decode() if isinstance(armed[-1], bytes) else str(armed[-1])
+        _publish_or_forget(client, TIMER, countdown=max(0.0, float(stamp) - now), fire_at=stamp)
+
+
+def soon_many(countdowns: dict[int, float]) -> None:
+    """`wake_later_many` once the caller's transaction commits."""
+    if countdowns:
+        transaction.on_commit(lambda: wake_later_many(countdowns), robust=True)
+
+
 def _arm(client: redis.Redis, *, handle_id: int | None, at: float = 0.0) -> None:
     """Make sure one timer task fires at the earliest timer (after adding this handle's)."""
     now = time.time()
@@ -128,7 +171,7 @@ def _arm(client: redis.Redis, *, handle_id: int | None, at: float = 0.0) -> None
     )
     if fire is not None:
         stamp = fire.decode() if isinstance(fire, bytes) else str(fire)
-        _publish_due(countdown=max(0.0, float(stamp) - now), fire_at=stamp)
+        _publish_or_forget(client, TIMER, countdown=max(0.0, float(stamp) - now), fire_at=stamp)
 
 
 def take(*, fire_at: str | None) -> list[int]:
@@ -145,7 +188,7 @@ def take(*, fire_at: str | None) -> list[int]:
         _script(client, _DISARM)(keys=[TIMER], args=[fire_at])
     *taken, left = _script(client, _TAKE)(keys=[TIMERS, DUE], args=[time.time(), CHUNK])
     if int(left) > 0 and client.set(PENDING, 1, nx=True, ex=PENDING_TTL):
-        _publish_due()
+        _publish_or_forget(client, PENDING)
     return [int(handle_id) for handle_id in taken]
 
 
