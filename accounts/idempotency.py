@@ -7,7 +7,9 @@
 - While the first request with a key runs, another with that key answers 409
   `idempotency_key_in_use` (a lock in the shared cache, so it holds across processes). On
   Redis the lock is taken in the same round trip as the key's budget (`accounts.ratelimit`,
-  `idempotency_lock_wanted`), and always released when the request ends.
+  `idempotency_lock_wanted`). A request whose response was stored leaves its lock to expire
+  (one round trip fewer): a repeat that finds the lock held finds the stored response too,
+  and gets it. Any other request lets go of its lock when it ends, so a retry runs.
 - The response is stored in the same transaction as the work: a 5xx rolls both back, and
   429/401 are decided before the work starts, so none of them is stored and a retry runs.
   Any other error (4xx) rolls back all the work its request did, then is stored on its own.
@@ -188,10 +190,10 @@ def _store(
     fingerprint: str,
     response: HttpResponseBase,
     redact: tuple[str, ...],
-) -> None:
-    """Store the response for replays, if it is one that is stored."""
+) -> bool:
+    """Store the response for replays, if it is one that is stored; whether it was."""
     if not _storable(response.status_code):
-        return
+        return False
     record = IdempotencyRecord(
         account=account,
         key=key,
@@ -206,6 +208,7 @@ def _store(
     # By hand, not `create()`: this runs on every write with a key (see contract.raw).
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(), raw.insert_params(record, skip_auto=True))
+    return True
 
 
 @functools.cache
@@ -233,6 +236,29 @@ def _record_get(*, account: Account, key: str) -> IdempotencyRecord | None:
     return None if row is None else raw.from_row(IdempotencyRecord, row)
 
 
+def _live_record(*, account: Account, key: str) -> IdempotencyRecord | None:
+    """The stored response of this key, unless past its retention (then deleted: the key is
+    free again)."""
+    record = _record_get(account=account, key=key)
+    expires_before = timezone.now() - timedelta(
+        hours=int(settings.SWITCHBOARD_IDEMPOTENCY_TTL_HOURS)
+    )
+    if record is not None and record.created_at < expires_before:
+        IdempotencyRecord.objects.filter(pk=record.pk).delete()
+        return None
+    return record
+
+
+def _repeat(record: IdempotencyRecord, *, key: str, fingerprint: str) -> HttpResponse:
+    """The answer to a repeat: the stored response, or 422 for another request."""
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            f"Idempotency-Key {key!r} was already used with a different request "
+            f"({record.method} {record.path}).",
+        )
+    return _replay(record)
+
+
 def run_idempotently(
     *,
     request: Request,
@@ -246,22 +272,17 @@ def run_idempotently(
     fingerprint = request_fingerprint(request)
     lock_key = idempotency_lock_key(account_id=account.pk, key=key)
     if not _lock_take(request, lock_key):
-        raise IdempotencyKeyInUse()
+        # Held: a request with this key is running (409), or one finished, stored its
+        # response and left its lock to expire (a round trip saved): replay that.
+        record = _live_record(account=account, key=key)
+        if record is None:
+            raise IdempotencyKeyInUse()
+        return _repeat(record, key=key, fingerprint=fingerprint)
+    stored = False
     try:
-        expires_before = timezone.now() - timedelta(
-            hours=int(settings.SWITCHBOARD_IDEMPOTENCY_TTL_HOURS)
-        )
-        record = _record_get(account=account, key=key)
-        if record is not None and record.created_at < expires_before:
-            record.delete()  # past its retention: the key is free again
-            record = None
+        record = _live_record(account=account, key=key)
         if record is not None:
-            if record.fingerprint != fingerprint:
-                raise IdempotencyKeyReused(
-                    f"Idempotency-Key {key!r} was already used with a different request "
-                    f"({record.method} {record.path}).",
-                )
-            return _replay(record)
+            return _repeat(record, key=key, fingerprint=fingerprint)
         if not in_transaction:
             response = respond()
             if hasattr(response, "render"):
@@ -277,11 +298,13 @@ def run_idempotently(
                         # no savepoint to keep, the record is stored on its own below), keep
                         # the answer so a retry of the same request gets the same answer.
                         raise _Discarded(response)
-                    _store(request, account, key, fingerprint, response, redact)
+                    committed = _store(request, account, key, fingerprint, response, redact)
+                stored = committed
                 return response
             except _Discarded as discarded:
                 response = discarded.response
-        _store(request, account, key, fingerprint, response, redact)
+        stored = _store(request, account, key, fingerprint, response, redact)
         return response
     finally:
-        _lock_release(request, lock_key)
+        if not stored:  # nothing to replay: the next request with the key runs
+            _lock_release(request, lock_key)

@@ -10,6 +10,7 @@ key, with the same meaning, as the one-call-each path the embedded cache takes.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date
 from typing import Any
 
@@ -43,7 +44,8 @@ USAGE_KEPT_SECONDS = 2 * 24 * 3600
 
 # KEYS: the address's failed authentications, the key's budget, the account's calls of the
 # day, the Idempotency-Key's lock. ARGV: check the failures (1/0), their limit, the budget's
-# expiry, its limit, the day count's expiry, take the lock (1/0), its value, its seconds.
+# expiry, its limit, the day count's expiry, take the lock (1/0), its value (taken at, then
+# the request id), its seconds, now.
 # Returns {outcome, count, locked}: outcome 0 admitted (count = the budget spent), 1 the
 # address is over its failures (count = them), 2 over the budget; nothing is spent or taken
 # past a refusal.
@@ -57,8 +59,18 @@ if count == 1 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
 if count > tonumber(ARGV[4]) then return {2, count, 0} end
 if redis.call('INCR', KEYS[3]) == 1 then redis.call('EXPIRE', KEYS[3], ARGV[5]) end
 local locked = 0
-if ARGV[6] == '1' and redis.call('SET', KEYS[4], ARGV[7], 'NX', 'EX', ARGV[8]) then
-  locked = 1
+if ARGV[6] == '1' then
+  if redis.call('SET', KEYS[4], ARGV[7], 'NX', 'EX', ARGV[8]) then
+    locked = 1
+  else
+    -- Held since longer than a lock lives by the web's clock (ARGV[9]; Redis's may lag
+    -- it): stale, taken over.
+    local since = tonumber(string.match(redis.call('GET', KEYS[4]) or '', '^(%S+)'))
+    if since and since + tonumber(ARGV[8]) <= tonumber(ARGV[9]) then
+      redis.call('SET', KEYS[4], ARGV[7], 'EX', ARGV[8])
+      locked = 1
+    end
+  end
 end
 return {0, count, locked}
 """
@@ -91,6 +103,7 @@ def _admit(request: Request, view: Any, *, api_key: ApiKey, limit: int) -> None:
     spent = budget(group=API_GROUP, key=api_key.id, limit=limit)
     lock_key = idempotency_lock_wanted(request, view, account_id=api_key.account_id)
     day = timezone.now().astimezone(UTC).date()
+    now = time.time()
     try:
         outcome, count, locked = run_script(
             _ADMIT,
@@ -107,8 +120,9 @@ def _admit(request: Request, view: Any, *, api_key: ApiKey, limit: int) -> None:
                 limit,
                 USAGE_KEPT_SECONDS,
                 int(lock_key is not None),
-                current_request_id(),
+                f"{now:.3f} {current_request_id()}",
                 int(settings.SWITCHBOARD_IDEMPOTENCY_LOCK_SECONDS),
+                f"{now:.3f}",
             ],
         )
     except RedisError as exc:

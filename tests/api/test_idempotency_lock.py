@@ -34,15 +34,39 @@ def test_a_write_over_the_budget_takes_no_lock(alice, alice_device):
     assert not cache.has_key(idempotency_lock_key(account_id=alice.account.pk, key="order-2"))
 
 
-def test_a_finished_write_lets_go_of_its_lock(alice, alice_device):
-    response = alice.client.post(
+def test_a_repeat_of_a_finished_write_is_replayed_while_its_lock_lingers(alice, alice_device):
+    body = {"to": "+14155550199", "text": "hi"}
+    first = alice.client.post("/v1/messages", body, format="json", HTTP_IDEMPOTENCY_KEY="order-3")
+    lock = idempotency_lock_key(account_id=alice.account.pk, key="order-3")
+    lingering = cache.has_key(lock)
+    repeat = alice.client.post("/v1/messages", body, format="json", HTTP_IDEMPOTENCY_KEY="order-3")
+    other = alice.client.post(
+        "/v1/messages", {**body, "text": "bye"}, format="json", HTTP_IDEMPOTENCY_KEY="order-3"
+    )
+    assert first.status_code == 202
+    assert lingering  # a stored response leaves its lock to expire (a round trip saved)
+    assert repeat.status_code == 202
+    assert repeat["Idempotent-Replayed"] == "true"
+    assert repeat.content == first.content
+    assert_error(other, 422, "idempotency_key_reused")
+    assert Message.objects.count() == 1
+
+
+def test_a_write_that_stored_nothing_lets_go_of_its_lock(alice, alice_device, monkeypatch):
+    from messaging.services import sending
+
+    def explode(**kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sending, "message_send", explode)
+    failed = alice.client.post(
         "/v1/messages",
         {"to": "+14155550199", "text": "hi"},
         format="json",
-        HTTP_IDEMPOTENCY_KEY="order-3",
+        HTTP_IDEMPOTENCY_KEY="order-5",
     )
-    assert response.status_code == 202
-    assert not cache.has_key(idempotency_lock_key(account_id=alice.account.pk, key="order-3"))
+    assert failed.status_code == 500
+    assert not cache.has_key(idempotency_lock_key(account_id=alice.account.pk, key="order-5"))
 
 
 def test_a_method_the_path_does_not_take_leaves_the_key_free(alice, alice_device):
