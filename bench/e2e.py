@@ -152,11 +152,17 @@ def tree_cpu(root: int) -> float:
     return total
 
 
+_connections: dict[str, Any] = {}
+
+
 def pg(db: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Run `sql` on `db`, on one connection kept for the run (so the benchmark's own queries
+    open no session while it counts them)."""
     import psycopg
 
-    with psycopg.connect(f"{PG}/{db}", autocommit=True) as conn:
-        return list(conn.execute(sql, params).fetchall())
+    if db not in _connections:
+        _connections[db] = psycopg.connect(f"{PG}/{db}", autocommit=True)
+    return list(_connections[db].execute(sql, params).fetchall())
 
 
 class Sampler(threading.Thread):
@@ -317,6 +323,8 @@ def main() -> None:
                 time.sleep(0.1)
         run(args, work, children)
     finally:
+        for conn in _connections.values():
+            conn.close()
         for process in children.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)

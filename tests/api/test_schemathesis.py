@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -203,6 +204,19 @@ ACCEPTED: list[tuple[str, Callable[[Finding], bool]]] = [
             f.code == "ST202"
             and f.operation == "POST /device/v1/jobs/{job_id}/result"
             and _fields(f) == {"error": ["Required when ok is false."]}
+        ),
+    ),
+    (
+        "400 on a batch of job results: the same rule for each item (`results.N.error`)",
+        lambda f: (
+            f.code == "ST202"
+            and f.operation == "POST /device/v1/jobs/results"
+            and bool(_fields(f))
+            and all(
+                re.fullmatch(r"results\.\d+\.error", name)
+                and problems == ["Required when ok is false."]
+                for name, problems in _fields(f).items()
+            )
         ),
     ),
     (
