@@ -11,8 +11,21 @@ from collections.abc import Mapping
 _ALPHABET = string.ascii_letters + string.digits
 
 
+# The largest multiple of 62 a byte can hold: bytes below it map to characters uniformly.
+_UNIFORM_BELOW = 256 - 256 % len(_ALPHABET)
+
+
 def random_token(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """`length` base62 characters, uniformly from the OS's CSPRNG (one read for all of them,
+    not one per character: ids are made on every send)."""
+    chars: list[str] = []
+    while len(chars) < length:
+        chars.extend(
+            _ALPHABET[byte % len(_ALPHABET)]
+            for byte in secrets.token_bytes(length + 8)
+            if byte < _UNIFORM_BELOW
+        )
+    return "".join(chars[:length])
 
 
 def new_id(prefix: str) -> str:

@@ -37,15 +37,59 @@ def from_row(model: type[M], row: Any) -> M:
     return model.from_db(connection.alias, [field.attname for field in fields], values)
 
 
-def insert_params(instance: Model, *, skip_auto: bool = False) -> list[Any]:
-    """The values of `columns(model)` for inserting `instance`, prepared as `save()` would.
+# Columns whose Python value the driver takes as it is (what `get_db_prep_save` would make
+# of a value of the right type anyway); every other field is prepared by the ORM.
+_PLAIN_TYPES = frozenset(
+    {
+        "AutoField",
+        "BigAutoField",
+        "BigIntegerField",
+        "BooleanField",
+        "CharField",
+        "DateTimeField",
+        "ForeignKey",
+        "IntegerField",
+        "PositiveIntegerField",
+        "PositiveSmallIntegerField",
+        "SmallIntegerField",
+        "TextField",
+    }
+)
 
-    With `skip_auto`, the auto-incremented primary key is left out (as from `columns`
-    without it: see `insert_columns`)."""
-    return [
-        field.get_db_prep_save(field.pre_save(instance, True), connection)
-        for field in _insert_fields(type(instance), skip_auto)
-    ]
+
+def insert_params(instance: Model, *, skip_auto: bool = False) -> list[Any]:
+    """The values of `insert_columns(model)` for inserting `instance`, as `save()` would
+    send them (plain values of plain columns as they are, the rest prepared by the ORM).
+
+    With `skip_auto`, the auto-incremented primary key is left out."""
+    values = []
+    for field, plain in _insert_plan(type(instance), skip_auto):
+        if plain:
+            value = getattr(instance, field.attname)
+            if type(value) is not str and isinstance(value, str):
+                value = str(value)  # a TextChoices member: its value
+            values.append(value)
+        else:
+            values.append(field.get_db_prep_save(field.pre_save(instance, True), connection))
+    return values
+
+
+_plans: dict[tuple[type[Model], bool], list[tuple[Any, bool]]] = {}
+
+
+def _insert_plan(model: type[Model], skip_auto: bool) -> list[tuple[Any, bool]]:
+    plan = _plans.get((model, skip_auto))
+    if plan is None:
+        plan = _plans[(model, skip_auto)] = [
+            (field, field.get_internal_type() in _PLAIN_TYPES and not _has_own_pre_save(field))
+            for field in _insert_fields(model, skip_auto)
+        ]
+    return plan
+
+
+def _has_own_pre_save(field: Any) -> bool:
+    """auto_now / auto_now_add fields compute their value in `pre_save`."""
+    return bool(getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False))
 
 
 def insert_columns(model: type[Model], *, skip_auto: bool = False) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Account
+from contract import raw
 from contract.errors import InvalidRequest
 from handles import selectors as handle_selectors
 from handles.addresses import is_email
@@ -56,10 +57,10 @@ def _sticky_chat(account: Account, recipient: str) -> Chat | None:
     if row is None:
         return None
     chat_fields, handle_fields = Chat._meta.concrete_fields, Handle._meta.concrete_fields
-    chat = _loaded(Chat, row[: len(chat_fields)])
-    handle = _loaded(Handle, row[len(chat_fields) : len(chat_fields) + len(handle_fields)])
+    chat = raw.from_row(Chat, row[: len(chat_fields)])
+    handle = raw.from_row(Handle, row[len(chat_fields) : len(chat_fields) + len(handle_fields)])
     chat.handle = handle
-    chat.recipient_imessage = row[-1]
+    chat.recipient_imessage = row[-1]  # type: ignore[attr-defined]
     if handle.account_id == account.pk:
         return chat
     return None
@@ -67,30 +68,14 @@ def _sticky_chat(account: Account, recipient: str) -> Chat | None:
 
 @cache
 def _sticky_chat_sql() -> str:
-    quote = connection.ops.quote_name
-
-    def columns(model: Any, alias: str) -> str:
-        return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
-
     return (
-        f"SELECT {columns(Chat, 'c')}, {columns(Handle, 'h')}, "  # noqa: S608
-        f"(SELECT imessage FROM {quote(RecipientCapability._meta.db_table)} "
+        f"SELECT {raw.columns(Chat, 'c')}, {raw.columns(Handle, 'h')}, "  # noqa: S608
+        f"(SELECT imessage FROM {raw.table(RecipientCapability)} "
         "WHERE account_id = %s AND address = %s LIMIT 1) "
-        f"FROM {quote(Chat._meta.db_table)} c "
-        f"JOIN {quote(Handle._meta.db_table)} h ON h.id = c.handle_id "
+        f"FROM {raw.table(Chat)} c JOIN {raw.table(Handle)} h ON h.id = c.handle_id "
         "WHERE c.account_id = %s AND c.type = 'dm' AND c.participants_key = %s "
         "ORDER BY c.last_message_at DESC LIMIT 1"
     )
-
-
-def _loaded(model: Any, row: Any) -> Any:
-    """A model instance from a raw row of its concrete fields, converted as the ORM would."""
-    fields = model._meta.concrete_fields
-    values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, row, strict=True)
-    ]
-    return model.from_db("default", [field.attname for field in fields], values)
 
 
 def least_busy_handle(account: Account, channel_needed: str | None) -> Handle:
@@ -276,11 +261,10 @@ def chat_for(
 
 @cache
 def _dm_upsert_sql() -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in Chat._meta.concrete_fields)
+    columns = raw.columns(Chat)
     placeholders = ", ".join(["%s"] * len(Chat._meta.concrete_fields))
     return (
-        f"INSERT INTO {quote(Chat._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"INSERT INTO {raw.table(Chat)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
         "ON CONFLICT (account_id, handle_id, participants_key) WHERE type = 'dm' "
         f"DO UPDATE SET last_message_at = EXCLUDED.last_message_at RETURNING {columns}"
     )
@@ -298,13 +282,9 @@ def _dm_upsert(account: Account, route: Route, channel: str, used_at: datetime) 
         channel=channel,
         last_message_at=used_at,
     )
-    values = [
-        field.get_db_prep_save(field.pre_save(chat, True), connection)
-        for field in Chat._meta.concrete_fields
-    ]
     with connection.cursor() as cursor:
-        cursor.execute(_dm_upsert_sql(), values)
+        cursor.execute(_dm_upsert_sql(), raw.insert_params(chat))
         row = cursor.fetchone()
-    found: Chat = _loaded(Chat, row)
+    found = raw.from_row(Chat, row)
     found.handle = route.handle
     return found

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.models import Account
+from contract import raw
 from contract.errors import InvalidRequest
 from contract.transactions import atomic_step
 from handles.models import Channel
@@ -131,19 +132,16 @@ def message_accepted_data(message: Message) -> dict[str, Any]:
 def _insert_sql(*, touch_chat: bool) -> str:
     """The message, its first history row and (`touch_chat`) its chat's `last_message_at`,
     as one PostgreSQL statement (data-modifying CTEs)."""
-    quote = connection.ops.quote_name
-    fields = Message._meta.concrete_fields
-    columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
+    placeholders = ", ".join(["%s"] * len(Message._meta.concrete_fields))
     touch = (
-        f", touched AS (UPDATE {quote(Chat._meta.db_table)} SET last_message_at = %s WHERE id = %s)"  # noqa: S608
+        f", touched AS (UPDATE {raw.table(Chat)} SET last_message_at = %s WHERE id = %s)"  # noqa: S608
         if touch_chat
         else ""
     )
     return (
-        f"WITH sent AS (INSERT INTO {quote(Message._meta.db_table)} ({columns}) "  # noqa: S608
+        f"WITH sent AS (INSERT INTO {raw.table(Message)} ({raw.insert_columns(Message)}) "  # noqa: S608
         f"VALUES ({placeholders}) RETURNING id){touch} "
-        f"INSERT INTO {quote(MessageStatusEvent._meta.db_table)} "
+        f"INSERT INTO {raw.table(MessageStatusEvent)} "
         "(message_id, status, at, source, detail, applied) "
         "SELECT id, %s, %s, 'api', '', true FROM sent"
     )
@@ -160,15 +158,13 @@ def _message_insert(message: Message, *, at: datetime, touch_chat: bool) -> None
             message=message, status=message.status, at=at, source="api"
         )
         return
-    fields = Message._meta.concrete_fields
-    params = [field.get_db_prep_save(field.pre_save(message, True), connection) for field in fields]
+    params = raw.insert_params(message)
     if touch_chat:
         params += [at, message.chat_id]
     params += [message.status, at]
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(touch_chat=touch_chat), params)
-    message._state.adding = False
-    message._state.db = "default"
+    raw.inserted(message)
 
 
 def message_send_once(*, account: Account, key: str, **fields: Any) -> Message:
