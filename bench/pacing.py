@@ -10,6 +10,8 @@ when it spends the token) and prints:
 
 - the achieved rate per handle over its run, (n - 1) / (last - first), against the set
   rate: min / mean / max error, and how many handles are within 1 %;
+- the gaps between one handle's dispatches (p1 / p50 / p99 / max) and the machine's load
+  average, since a starved worker is late and lateness beyond one token is lost;
 - the most messages of one handle in any 60-second window (sliding, [t, t + 60 s) from
   each dispatch) against per_minute + burst;
 - Celery tasks published per dispatched message (the broker's LPUSH count over the run, beat's
@@ -37,6 +39,7 @@ import time
 from collections import Counter
 from copy import copy
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +201,7 @@ def main() -> None:
     devices = threading.Thread(target=stand_in, args=(device_ids, handle_ids, stop), daemon=True)
     devices.start()
     pushes_before = lpush_calls(broker)
+    load_before = os.getloadavg()[0]
     processes = {}
     for name in ("worker", "beat"):
         log = (logs / f"{name}.log").open("wb")
@@ -225,7 +229,7 @@ def main() -> None:
     by_handle: dict[int, list[datetime]] = {pk: [] for pk in handle_ids}
     for handle_id, at in rows:
         by_handle[handle_id].append(at)
-    errors, windows, spans = [], [], []
+    errors, windows, spans, gaps = [], [], [], []
     for times in by_handle.values():
         times.sort()
         if len(times) < 2:
@@ -234,6 +238,7 @@ def main() -> None:
             continue
         span = (times[-1] - times[0]).total_seconds()
         spans.append(span)
+        gaps += [(later - earlier).total_seconds() for earlier, later in pairwise(times)]
         errors.append((len(times) - 1) / span * 60 / args.per_minute - 1)
         windows.append(worst_window(times))
     dispatched = sum(len(times) for times in by_handle.values())
@@ -255,6 +260,13 @@ def main() -> None:
         f"min {min(errors) * 100:+.2f} %, mean {statistics.fmean(errors) * 100:+.2f} %, "
         f"max {max(errors) * 100:+.2f} %; within 1 %: {within}/{len(errors)} handles"
     )
+    gaps.sort()
+    if gaps:
+        print(
+            f"gap between a handle's dispatches (set: {60 / args.per_minute:.3f} s): "
+            f"p1 {gaps[len(gaps) // 100]:.3f} s, p50 {gaps[len(gaps) // 2]:.3f} s, "
+            f"p99 {gaps[len(gaps) * 99 // 100]:.3f} s, max {gaps[-1]:.3f} s"
+        )
     print(
         f"worst 60-s window: {max(windows)} messages (limit per_minute + burst = {limit}); "
         f"handles above the limit: {sum(w > limit for w in windows)}"
@@ -268,6 +280,7 @@ def main() -> None:
         f"worker CPU: {worker_cpu:.1f} s = {worker_cpu / max(dispatched, 1) * 1000:.2f} ms "
         "per dispatched message"
     )
+    print(f"load average at the start {load_before:.1f}, at the end {os.getloadavg()[0]:.1f}")
     print("handles:", Handle.objects.filter(pk__in=handle_ids).count(), "logs:", logs)
 
 

@@ -41,8 +41,9 @@ PENDING_TTL = 30
 # Timers fire at most this often; a later run is not a faster one (lateness is credited to the
 # handle's bucket, below one token: `messaging.services.dispatch`).
 TIMER_TICK = 0.05
-# Handles one run dispatches; more fan out to another task.
-CHUNK = 50
+# Handles one run dispatches; more fan out to another task (so a few worker processes share
+# a second's timers, and no handle waits behind many others' statements).
+CHUNK = 25
 
 # Arm the one timer task for the earliest timer (after adding ARGV[1]'s, if given): returns the
 # time to fire at if a task must be published, nil if one already fires at or before it.
