@@ -7,12 +7,14 @@ publishes the events (`event_publish_many`, in batches, as the dispatcher and th
 do) and, in the same run, POSTs the same bodies to the same receiver in a plain
 `requests.post` loop. Printed: deliveries/s and the ratio per worker process to the raw
 loop, Celery CPU per delivery, PostgreSQL connections opened (`pg_stat_database.sessions`)
-and transactions per delivery, duplicates at the receiver, the queue's task count.
+and transactions per delivery, duplicates at the receiver, the queue's task count. First, a
+backlog (10,000 events) is published before any worker runs and swept three times: the
+tasks it queued are printed, then the time the worker(s) take to drain it.
 
 Scratch database `switchboard_bench_h5`; Redis on port 6395 (started here if none answers,
 stopped at the end); receiver on port 8901.
 
-    .venv/bin/python bench/webhooks.py            # --events 4000 --processes 1
+    .venv/bin/python bench/webhooks.py      # --events 4000 --processes 1 --backlog 10000
 """
 
 from __future__ import annotations
@@ -154,6 +156,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--processes", type=int, default=1, help="webhooks worker processes")
     parser.add_argument("--batch", type=int, default=100, help="events per publish call")
+    parser.add_argument(
+        "--backlog", type=int, default=10_000, help="events published before workers start"
+    )
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     args = parser.parse_args()
 
@@ -228,6 +233,25 @@ def run(args: argparse.Namespace) -> None:
         "created_at": "2026-11-27T10:00:00.000Z",
     }
 
+    queue = redis.Redis.from_url(args.redis_url)
+    if args.backlog:
+        # The acceptance "a backlog of 10,000 events leaves at most one queued task per
+        # event": published with no worker running, then beat's sweep three times over it.
+        for start in range(0, args.backlog, args.batch):
+            services.event_publish_many(
+                events=[
+                    {"account": account, "type": "message.sent", "data": data}
+                    for _ in range(min(args.batch, args.backlog - start))
+                ]
+            )
+        after_publish = queue.llen("webhooks")
+        for _ in range(3):
+            services.deliveries_sweep()
+        print(
+            f"backlog: {args.backlog} events published with no worker running: "
+            f"{after_publish} task(s) queued; after 3 sweeps: {queue.llen('webhooks')}"
+        )
+
     argv = procfile_commands(env, python=sys.executable)["webhooks"]
     log_dir = ROOT / "var" / "bench-webhooks"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -278,7 +302,16 @@ def run(args: argparse.Namespace) -> None:
                 time.sleep(0.05)  # every attempt recorded
             return wall
 
-        publish_and_wait(200)  # warm-up: imports, pools, sessions
+        if args.backlog:
+            started = time.perf_counter()
+            while WebhookDelivery.objects.filter(status="pending").exists():
+                time.sleep(0.05)
+            print(
+                f"backlog drained in {time.perf_counter() - started:.1f} s once the worker(s) "
+                "answered (their warm-up)"
+            )
+        else:
+            publish_and_wait(200)  # warm-up: imports, pools, sessions
         time.sleep(1.5)
         sessions_before, xacts_before = pg_counters(stats_conn)
         cpu_before = sum(cpu_seconds(w.pid) for w in workers)
@@ -287,7 +320,7 @@ def run(args: argparse.Namespace) -> None:
         time.sleep(1.5)  # backends report their counters within a second
         sessions_after, xacts_after = pg_counters(stats_conn)
         stats = receiver_stats(RECEIVER_PORT)
-        queued = redis.Redis.from_url(args.redis_url).llen("webhooks")
+        queued = queue.llen("webhooks")
         from webhooks.delivery import event_body
 
         bodies = [
@@ -323,7 +356,7 @@ def run(args: argparse.Namespace) -> None:
         )
         print(
             f"receiver: {stats['posts']} POSTs for {stats['unique']} webhook-ids "
-            f"(warm-up included): {stats['posts'] - stats['unique']} duplicates; "
+            f"(backlog or warm-up included): {stats['posts'] - stats['unique']} duplicates; "
             f"deliveries succeeded {succeeded}; tasks left queued {queued}"
         )
     finally:
