@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -7,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from contract.errors import DomainError
 from contract.pagination import MAX_LIMIT
 from contract.serializers import StrictInput, Timestamp
 from handles.addresses import handle_normalize
@@ -15,6 +17,8 @@ from messaging.events import chat_data, message_data
 from messaging.models import Chat, Message, Reaction
 
 MAX_TEXT = 10_000
+# What DRF's ProhibitSurrogateCharactersValidator refuses.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 CHANNELS = tuple(Channel.values)
 REQUESTED_CHANNELS = ("auto", *CHANNELS)
 REACTION_TYPES = tuple(Reaction.Type.values)
@@ -130,6 +134,103 @@ class MessageCreateInput(StrictInput):
         if not attrs.get("text", "").strip() and not attrs.get("attachments"):
             raise serializers.ValidationError({"text": ["Give text or attachments."]})
         return attrs
+
+    @classmethod
+    def parse_plain(cls, data: Any) -> dict[str, Any] | None:
+        """A direct message with text (and optionally from_handle, channel, fallback, effect,
+        reply_to, metadata), valid, as the serializer would validate it; else None."""
+        if type(data) is not dict or not data.keys() <= _PLAIN_KEYS:
+            return None
+        try:
+            return _plain_send(data)
+        except (_NotPlain, DomainError):
+            return None
+
+
+class _NotPlain(Exception):
+    """Not a shape `parse_plain` decides: the serializer will."""
+
+
+_PLAIN_KEYS = frozenset(
+    {
+        "to",
+        "chat_id",
+        "from_handle",
+        "text",
+        "channel",
+        "fallback",
+        "effect",
+        "reply_to",
+        "metadata",
+    }
+)
+
+
+def _plain_str(value: Any, *, strip: bool, max_length: int | None = None) -> str:
+    """A string DRF's CharField takes unchanged but for stripping: no NUL, no surrogate."""
+    if type(value) is not str or "\x00" in value or _SURROGATE.search(value):
+        raise _NotPlain
+    if strip:
+        value = value.strip()
+    if max_length is not None and len(value) > max_length:
+        raise _NotPlain
+    return value
+
+
+def _plain_send(data: dict[str, Any]) -> dict[str, Any]:
+    has_to, has_chat = data.get("to") is not None, data.get("chat_id") is not None
+    if has_to == has_chat or ("to" in data and not has_to) or ("chat_id" in data and not has_chat):
+        raise _NotPlain
+    text = _plain_str(data.get("text", ""), strip=False, max_length=MAX_TEXT)
+    if not text.strip():
+        raise _NotPlain
+    channel = data.get("channel", "auto")
+    fallback = data.get("fallback")
+    if channel not in REQUESTED_CHANNELS or not (fallback is None or type(fallback) is bool):
+        raise _NotPlain
+    parsed: dict[str, Any] = {
+        "text": text,
+        "attachments": [],
+        "channel": channel,
+        "fallback": fallback,
+        "reply_to": None,
+        "send_at": None,
+        "metadata": _plain_metadata(data.get("metadata", {})),
+    }
+    if has_to:
+        to = _plain_str(data["to"], strip=False)
+        if not to.strip():
+            raise _NotPlain
+        parsed["to"] = handle_normalize(to, field="to")
+    else:
+        parsed["chat_id"] = _plain_str(data["chat_id"], strip=True, max_length=40)
+        if not parsed["chat_id"]:
+            raise _NotPlain
+    if "from_handle" in data:
+        from_handle = _plain_str(data["from_handle"], strip=False)
+        if not from_handle.strip():
+            raise _NotPlain
+        parsed["from_handle"] = handle_normalize(from_handle, field="from_handle")
+    if "effect" in data:
+        if data["effect"] not in EFFECTS:
+            raise _NotPlain
+        parsed["effect"] = data["effect"]
+    if "reply_to" in data:
+        parsed["reply_to"] = _plain_str(data["reply_to"], strip=True, max_length=40)
+        if not parsed["reply_to"]:
+            raise _NotPlain
+    return parsed
+
+
+def _plain_metadata(metadata: Any) -> dict[str, str]:
+    if type(metadata) is not dict or len(metadata) > 20:
+        raise _NotPlain
+    plain = {}
+    for key, value in metadata.items():
+        if not 1 <= len(_plain_str(key, strip=False)) <= 40:
+            raise _NotPlain
+        plain[key] = _plain_str(value, strip=True, max_length=500)
+    return plain
 
 
 class AttachmentOutput(serializers.Serializer):
