@@ -45,6 +45,7 @@ class Receiver:
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1" if receiver.keep_alive else "HTTP/1.0"
+        disable_nagle_algorithm = True  # or a kept-alive answer's body waits for an ACK
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))

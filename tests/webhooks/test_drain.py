@@ -98,3 +98,15 @@ def test_a_410_in_a_batch_disables_the_endpoint_and_fails_the_rest(endpoint_of):
     assert len(receiver.received) == 1
     assert not WebhookEndpoint.objects.get(pk=endpoint.pk).enabled
     assert WebhookDelivery.objects.filter(status="failed").count() == 4
+
+
+def test_the_orm_path_for_sqlite_publishes_and_drains_the_same(endpoint_of, monkeypatch):
+    from django.db import connection
+
+    monkeypatch.setattr(connection, "vendor", "sqlite")  # the embedded mode's database
+    account, endpoint, receiver = endpoint_of()
+    publish(account, 3)
+    assert WebhookDelivery.objects.filter(endpoint=endpoint).count() == 3
+    assert services.endpoint_drain(endpoint_id=endpoint.pk) == 3
+    assert len({r.headers["webhook-id"] for r in receiver.received}) == 3
+    assert WebhookDelivery.objects.filter(status="succeeded").count() == 3
