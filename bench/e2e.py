@@ -166,23 +166,36 @@ def pg(db: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 class Sampler(threading.Thread):
-    """The most backends connected to the database at once, sampled every 0.5 s."""
+    """Every 0.2 s: how many backends the database has (the most is kept), and which process
+    opened each new one (each process runs with PGAPPNAME set to its name). A session
+    shorter than a sample may be missed: `pg_stat_database.sessions` stays the total."""
 
     def __init__(self, db: str) -> None:
         super().__init__(daemon=True)
         self.db = db
         self.most = 0
+        self.opened: Counter[str] = Counter()
         self.stop = threading.Event()
 
     def run(self) -> None:
         import psycopg
 
+        seen: set[tuple[int, Any]] = set()
+        first = True
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            while not self.stop.wait(0.5):
-                row = conn.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (self.db,)
-                ).fetchone()
-                self.most = max(self.most, int(row[0]) if row else 0)
+            while not self.stop.wait(0.2):
+                rows = conn.execute(
+                    "SELECT pid, backend_start, application_name FROM pg_stat_activity "
+                    "WHERE datname = %s",
+                    (self.db,),
+                ).fetchall()
+                self.most = max(self.most, len(rows))
+                for pid, started, name in rows:
+                    if (pid, started) not in seen:
+                        seen.add((pid, started))
+                        if not first:  # those open before the run were not opened during it
+                            self.opened[name or "?"] += 1
+                first = False
 
 
 def access_log_calls(logs: list[Path]) -> Counter[str]:
@@ -299,6 +312,7 @@ def main() -> None:
     parser.add_argument(
         "--linger", type=float, default=0.5, help="s a device's report waits for company"
     )
+    parser.add_argument("--idle", type=float, default=10, help="s measured idle before the load")
     parser.add_argument("--keep", action="store_true", help="keep the logs' directory")
     args = parser.parse_args()
 
@@ -379,7 +393,7 @@ def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Pop
             children[name] = subprocess.Popen(
                 argv,
                 cwd=ROOT,
-                env=env,
+                env={**env, "PGAPPNAME": name},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -420,7 +434,20 @@ def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Pop
     sessions_before = pg(
         "postgres", "SELECT sessions FROM pg_stat_database WHERE datname = %s", args.db
     )[0][0]
+    # Idle first: what 100 online devices cost with nothing to send (long-polls, heartbeats,
+    # beat's sweeps), so the per-message figures below can be read against it.
+    idle_before = {name: tree_cpu(process.pid) for name, process in children.items()}
+    time.sleep(args.idle)
+    idle = {
+        name: (tree_cpu(process.pid) - idle_before[name]) / args.idle
+        for name, process in children.items()
+    }
+    print(
+        f"idle for {args.idle:.0f} s with {len(setup['handles'])} devices online, CPU: "
+        + ", ".join(f"{name} {share * 100:.1f}%" for name, share in idle.items())
+    )
     cpu_before = {name: tree_cpu(process.pid) for name, process in children.items()}
+    measured_from = time.monotonic()
     sampler = Sampler(args.db)
     sampler.start()
     addresses = [item["address"] for item in setup["handles"]]
@@ -448,6 +475,7 @@ def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Pop
             break
         time.sleep(0.5)
     cpu_after = {name: tree_cpu(process.pid) for name, process in children.items()}
+    measured_until = time.monotonic()
     calls = access_log_calls([logs[name] for name in ("web", "agents") if name in logs])
     sampler.stop.set()
     sessions_after = pg(
@@ -492,11 +520,15 @@ def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Pop
         f"unreported {simulated['unreported']}"
     )
     done = max(1, len(accepted))
+    seconds = measured_until - measured_from
     total = 0.0
     for name in children:
         used = cpu_after[name] - cpu_before[name]
         total += used
-        print(f"cpu {name:<10} {used:7.1f} s  {used / done * 1000:7.2f} ms/message")
+        print(
+            f"cpu {name:<10} {used:7.1f} s  {used / done * 1000:7.2f} ms/message  "
+            f"(of which idle cost {idle[name] * seconds / done * 1000:6.2f})"
+        )
     print(f"cpu {'all':<10} {total:7.1f} s  {total / done * 1000:7.2f} ms/message")
     per_call = ", ".join(
         f"{call} {count / done:.2f}" for call, count in sorted(calls.items()) if count
@@ -504,7 +536,8 @@ def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Pop
     print(f"HTTP calls per message (whole run, both servers): {per_call}")
     print(
         f"postgresql: {sessions_after - sessions_before} sessions opened during the run, "
-        f"at most {sampler.most} backends at once"
+        f"at most {sampler.most} backends at once; opened, as sampled, by "
+        f"{dict(sampler.opened.most_common())}"
     )
 
 
