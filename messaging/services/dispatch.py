@@ -51,7 +51,7 @@ BUSY_RETRY_SECONDS = 0.5
 # What one run hands to a device at most (the rest waits for the next run).
 MAX_BATCH = 500
 # What a late scheduled run may keep of the tokens its lateness earned (< 1: see `_refill`).
-LATE_CREDIT = 0.9
+LATE_CREDIT = 0.99
 logger = logging.getLogger(__name__)
 
 

@@ -12,9 +12,10 @@ dispatches them; more waiting fans out to another task.
 All of this is a hint, like the tasks it replaces: PostgreSQL is the record. If Redis or the
 broker loses it, the marker and the armed timer expire on their own (`PENDING_TTL`, the timer's
 countdown + `PENDING_TTL`) and the sweeper re-kicks every handle whose queued messages wait
-with no run due (`messages_sweep`). A stale pending task is published with the marker's TTL
-as its expiry, so a worker that gets it late drops it. Without Redis (the embedded mode) each
-wake-up is today's per-handle task, with its countdown.
+with no run due (`messages_sweep`). A task is never dropped for being late (no expiry: a
+late run is better than a lost one), so with no worker consuming, a backlog gains at most one
+task each `PENDING_TTL`, not one a message. Without Redis (the embedded mode) each wake-up is
+a per-handle `handle_dispatch` task, with its countdown.
 """
 
 from __future__ import annotations
@@ -89,7 +90,6 @@ def _publish_due(*, countdown: float = 0.0, fire_at: str | None = None) -> None:
         DUE_TASK,
         kwargs={"fire_at": fire_at} if fire_at else {},
         countdown=countdown,
-        expires=countdown + PENDING_TTL,
     )
 
 
