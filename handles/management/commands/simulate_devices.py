@@ -26,6 +26,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
         parser.add_argument(
+            "--poll-url",
+            default=None,
+            help="Where the long-polls go (the Procfile's agents process). Default: --base-url.",
+        )
+        parser.add_argument(
+            "--report-linger",
+            type=float,
+            default=0.0,
+            help="Seconds a result or receipt may wait to share its call with others.",
+        )
+        parser.add_argument(
             "--handle",
             action="append",
             dest="handles",
@@ -66,6 +77,7 @@ class Command(BaseCommand):
             receipt_delay=options["receipt_delay"],
             not_registered=re.compile(options["not_registered"]),
             failing=re.compile(options["failing"]),
+            report_linger=options["report_linger"],
         )
         devices = []
         for handle in handles:
@@ -73,6 +85,7 @@ class Command(BaseCommand):
             devices.append(
                 SimulatedDevice(
                     base_url=options["base_url"],
+                    poll_url=options["poll_url"],
                     token=issued.token,
                     handle=handle.address,
                     behaviour=replace(
