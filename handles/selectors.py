@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import Account
@@ -89,3 +89,20 @@ def live_device(*, handle: Handle) -> Device | None:
 def handles_with_live_device(*, handle_ids: Iterable[int]) -> QuerySet[Handle]:
     """These handles, each with its live device's `last_seen_at` (None without one)."""
     return _with_live_device(Handle.objects.filter(pk__in=list(handle_ids)))
+
+
+def handles_with_jobs_ready(*, handle_ids: Iterable[int]) -> set[int]:
+    """Which of these handles have a job a device could lease now (pending, or leased and its
+    lease ran out): one query however many handles (the long-polls' re-check)."""
+    ready = Q(status=Job.Status.PENDING) | Q(
+        status=Job.Status.LEASED, leased_until__lt=timezone.now()
+    )
+    return set(
+        Job.objects.filter(
+            ready,
+            handle_id__in=list(handle_ids),
+            status__in=[Job.Status.PENDING, Job.Status.LEASED],
+        )
+        .values_list("handle_id", flat=True)
+        .distinct()
+    )

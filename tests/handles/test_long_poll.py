@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from accounts import services as account_services
 from handles import services
 from handles.agent import DeviceAgentClient, Job
+from handles.models import Job as JobModel
 from tests import procfile_processes
 from tests.conftest import attach_device
 
@@ -208,8 +209,8 @@ def test_fifty_devices_waiting_on_the_agents_process_hold_no_thread_and_open_no_
             p.result(timeout=30) == [] for p in [pool.submit(c.fetch_jobs, wait=0) for c in clients]
         )
         threads_idle = agents.worker_threads()
-        polls = [pool.submit(c.fetch_jobs, wait=10) for c in clients]
-        time.sleep(3)  # every poll is now waiting (and has re-checked the jobs table or so)
+        polls = [pool.submit(c.fetch_jobs, wait=15) for c in clients]
+        time.sleep(3)  # the polls have been answered by Django and parked (a few at a time)
         sessions_before = _sessions_opened()
         threads_waiting = 0
         for _ in range(5):
@@ -218,8 +219,29 @@ def test_fifty_devices_waiting_on_the_agents_process_hold_no_thread_and_open_no_
         time.sleep(3)
         sessions_after = _sessions_opened()
         assert all(poll.result(timeout=30) == [] for poll in polls)
-    # A thread per waiting poll would be 50 more; the re-checks (about 25 a second) borrow a
-    # couple of executor threads for a moment each.
+    # A thread per waiting poll would be 50 more; the process's re-check borrows an executor
+    # thread for a moment now and then.
     assert threads_waiting - threads_idle <= 8, (threads_idle, threads_waiting)
     # Re-checks borrow pooled connections: without the pool, ~25 new sessions a second.
     assert sessions_after - sessions_before <= 2
+
+
+def test_a_job_whose_wake_up_was_lost_reaches_the_device_waiting_on_agents_at_a_recheck(agents):
+    account, _ = account_services.account_create(name="Lost wake-up")
+    device_of = attach_device(account, "+14155550123")
+    agent = DeviceAgentClient(agents.url, device_of.token)
+    received: list[Job] = []
+
+    def poll() -> None:
+        received.extend(agent.fetch_jobs(wait=20))
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    time.sleep(1.0)  # the poll waits
+    # Written behind the services' back: no wake-up is sent, as if Redis had lost it.
+    job = JobModel.objects.create(handle=device_of.handle, kind="send", payload={"text": "hi"})
+    created_at = time.monotonic()
+    poller.join(timeout=25)
+    assert [j.job_id for j in received] == [job.id]
+    # Found by the process's re-check (every 2 s or so), not at the end of the 20 s wait.
+    assert time.monotonic() - created_at < 8
