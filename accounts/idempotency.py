@@ -47,7 +47,7 @@ from contract.parsers import loads_strict
 from contract.request_id import HEADER as REQUEST_ID_HEADER
 from contract.request_id import current_request_id
 from contract.shared_redis import cache_key, shared_redis
-from contract.transactions import all_or_nothing
+from contract.transactions import all_or_nothing, with_late
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -206,8 +206,11 @@ def _store(
         request_id=response.get(REQUEST_ID_HEADER) or current_request_id(),
     )
     # By hand, not `create()`: this runs on every write with a key (see contract.raw).
+    # With what the work left to the end of its transaction (contract.transactions): one
+    # statement, right before the commit.
+    sql, params = with_late(_insert_sql(), raw.insert_params(record, skip_auto=True))
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(), raw.insert_params(record, skip_auto=True))
+        cursor.execute(sql, params)
     return True
 
 

@@ -266,7 +266,8 @@ def _dm_upsert_sql() -> str:
     return (
         f"INSERT INTO {raw.table(Chat)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
         "ON CONFLICT (account_id, handle_id, participants_key) WHERE type = 'dm' "
-        f"DO UPDATE SET last_message_at = EXCLUDED.last_message_at RETURNING {columns}"
+        f"DO UPDATE SET last_message_at = GREATEST({raw.table(Chat)}.last_message_at, "
+        f"EXCLUDED.last_message_at) RETURNING {columns}"
     )
 
 

@@ -3,10 +3,13 @@
 Nothing is written unless everything is: the route, the channel, the chat, the attachments
 and the reply target are decided in one transaction, and the dispatcher is woken only once
 it commits. On PostgreSQL the writes are few: the chat found or made and marked as used in
-one upsert (`routing.chat_for`), the message and its first history row (and the chat's
-`last_message_at`, when the chat was already at hand) in one statement, then its outbox
-event. The message is rendered once, for its `message.queued` event and for the caller
-(`message_accepted_data`); a message made here has no reactions yet, so none are read.
+one upsert (`routing.chat_for`), the message and its first history row in one statement,
+then its outbox event; the chat's `last_message_at`, when the chat was already at hand, is
+marked last (`contract.transactions.before_commit`: every send into the chat queues for that
+row's lock, so it is held through the commit only), or with the message when the caller's
+transaction does not allow it. The message is rendered once, for its `message.queued`
+event and for the caller (`message_accepted_data`); a message made here has no reactions
+yet, so none are read.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from accounts import services as account_services
 from accounts.models import Account
 from contract import raw
 from contract.errors import InvalidRequest
-from contract.transactions import atomic_step
+from contract.transactions import atomic_step, before_commit
 from handles.models import Channel
 from messaging import events
 from messaging.models import Attachment, Chat, Message, MessageStatusEvent, Reaction
@@ -95,7 +98,12 @@ def message_send(
             queued_at=None if scheduled else now,
             created_at=now,
         )
-        _message_insert(message, at=now, touch_chat=chat.last_message_at != now)
+        touch_chat = chat.last_message_at != now
+        if touch_chat and connection.vendor == "postgresql":
+            # Every send into this chat waits for this row's lock: taken as late as possible
+            # when the caller's transaction allows (with its stored response, say), else here.
+            touch_chat = not before_commit(_touch_sql(), [now, chat.pk])
+        _message_insert(message, at=now, touch_chat=touch_chat)
         # Known before any read: a new message has no reactions (nor attachments but those
         # claimed below); `message_data` then reads nothing.
         known: dict[str, QuerySet[Any]] = {"reactions": _known_empty(Reaction)}
@@ -129,15 +137,20 @@ def message_accepted_data(message: Message) -> dict[str, Any]:
 
 
 @cache
+def _touch_sql() -> str:
+    """Mark the chat used at a moment; never back (two sends commit in either order)."""
+    return (
+        f"UPDATE {raw.table(Chat)} SET last_message_at = "  # noqa: S608
+        "GREATEST(last_message_at, %s) WHERE id = %s"
+    )
+
+
+@cache
 def _insert_sql(*, touch_chat: bool) -> str:
     """The message, its first history row and (`touch_chat`) its chat's `last_message_at`,
     as one PostgreSQL statement (data-modifying CTEs)."""
     placeholders = ", ".join(["%s"] * len(Message._meta.concrete_fields))
-    touch = (
-        f", touched AS (UPDATE {raw.table(Chat)} SET last_message_at = %s WHERE id = %s)"  # noqa: S608
-        if touch_chat
-        else ""
-    )
+    touch = f", touched AS ({_touch_sql()})" if touch_chat else ""
     return (
         f"WITH sent AS (INSERT INTO {raw.table(Message)} ({raw.insert_columns(Message)}) "  # noqa: S608
         f"VALUES ({placeholders}) RETURNING id){touch} "
