@@ -38,6 +38,7 @@ from messaging.services.lifecycle import (
     message_transition,
     message_ttl,
     messages_transition,
+    rows_update,
 )
 
 # A scheduled run that has not happened this long after its time was lost with its broker
@@ -249,9 +250,7 @@ def handles_dispatch(*, handle_ids: Sequence[int]) -> dict[int, DispatchResult]:
                 )
             )
         messages_transition(transitions=transitions)
-        HandleQueue.objects.bulk_update(
-            list(queues.values()), ["tokens", "refilled_at", "next_run_at"]
-        )
+        rows_update(list(queues.values()), ["tokens", "refilled_at", "next_run_at"])
         dispatch_wakeups.soon_many(later)
     return results
 
