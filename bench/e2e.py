@@ -175,7 +175,16 @@ class Sampler(threading.Thread):
         self.db = db
         self.most = 0
         self.opened: Counter[str] = Counter()
+        self.waits: Counter[str] = Counter()  # what active backends were waiting on
+        self.samples = 0
+        # CPU of each backend (PostgreSQL's process for a session) when first and last seen
+        self.backend_cpu: dict[tuple[int, Any], tuple[float, float]] = {}
         self.stop = threading.Event()
+
+    def postgres_cpu(self) -> float:
+        """CPU seconds the database's backends used while sampled (a backend that lived less
+        than a sample is missed, and one's last moments after its last sample)."""
+        return sum(last - first for first, last in self.backend_cpu.values())
 
     def run(self) -> None:
         import psycopg
@@ -185,12 +194,19 @@ class Sampler(threading.Thread):
         with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
             while not self.stop.wait(0.2):
                 rows = conn.execute(
-                    "SELECT pid, backend_start, application_name FROM pg_stat_activity "
-                    "WHERE datname = %s",
+                    "SELECT pid, backend_start, application_name, state, wait_event_type, "
+                    "wait_event FROM pg_stat_activity WHERE datname = %s",
                     (self.db,),
                 ).fetchall()
                 self.most = max(self.most, len(rows))
-                for pid, started, name in rows:
+                self.samples += 1
+                for pid, started, _, state, wait_type, wait in rows:
+                    if state == "active":
+                        self.waits[f"{wait_type}:{wait}" if wait_type else "on CPU"] += 1
+                    used = _cpu_of(pid)
+                    base = self.backend_cpu.get((pid, started), (used if first else 0.0, 0.0))[0]
+                    self.backend_cpu[(pid, started)] = (base, used)
+                for pid, started, name, *_ in rows:
                     if (pid, started) not in seen:
                         seen.add((pid, started))
                         if not first:  # those open before the run were not opened during it
@@ -530,6 +546,16 @@ def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Pop
             f"(of which idle cost {idle[name] * seconds / done * 1000:6.2f})"
         )
     print(f"cpu {'all':<10} {total:7.1f} s  {total / done * 1000:7.2f} ms/message")
+    database = sampler.postgres_cpu()
+    print(
+        f"cpu {'postgresql':<10} {database:7.1f} s  {database / done * 1000:7.2f} ms/message  "
+        "(its backends for this database, as sampled every 0.2 s)"
+    )
+    waits = sampler.waits.most_common(6)
+    print(
+        "active backends were (share of samples): "
+        + ", ".join(f"{what} {count / max(1, sampler.samples):.2f}" for what, count in waits)
+    )
     per_call = ", ".join(
         f"{call} {count / done:.2f}" for call, count in sorted(calls.items()) if count
     )
