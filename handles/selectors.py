@@ -1,7 +1,14 @@
-"""Reads of handles, devices and what devices reported."""
+"""Reads of handles, devices and what devices reported.
+
+A device token that authenticated is remembered by the process for `DEVICE_REMEMBER_SECONDS`
+(a device calls several times a second when busy; each call need not look it up): a device
+retired by attaching a new one is refused at once by the process that attached it, and by
+every other process within that window.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -61,6 +68,37 @@ def queue_depths(handles: Iterable[Handle]) -> dict[int, int]:
         for handle_id, extra in provider(handles).items():
             counts[handle_id] = counts.get(handle_id, 0) + extra
     return counts
+
+
+DEVICE_REMEMBER_SECONDS = 5.0
+_REMEMBERED_MAX = 10_000
+# token hash -> (remembered at, device with its handle); the wall clock, bounded both ways.
+_remembered: dict[str, tuple[float, Device]] = {}
+
+
+def device_remembered(*, token: str) -> Device | None:
+    """The device of this token if it authenticated here within the window; no I/O."""
+    if not token.startswith(DEVICE_TOKEN_PREFIX) or len(token) > 200:
+        return None
+    entry = _remembered.get(secret_hash(token))
+    if entry is None or not 0 <= time.time() - entry[0] < DEVICE_REMEMBER_SECONDS:
+        return None
+    return entry[1]
+
+
+def device_authenticate(*, token: str) -> Device | None:
+    """The live device with this token, from the database, remembered for the window."""
+    device = device_get_by_token(token=token)
+    if device is not None:
+        if len(_remembered) >= _REMEMBERED_MAX:
+            _remembered.clear()
+        _remembered[device.token_hash] = (time.time(), device)
+    return device
+
+
+def devices_forget() -> None:
+    """Forget every remembered device token (a device was just retired here)."""
+    _remembered.clear()
 
 
 def device_get_by_token(*, token: str) -> Device | None:

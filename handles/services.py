@@ -29,7 +29,7 @@ from handles.models import (
     RecipientCapability,
     default_channels,
 )
-from handles.selectors import DEVICE_TOKEN_PREFIX, offline_after
+from handles.selectors import DEVICE_TOKEN_PREFIX, devices_forget, offline_after
 
 LEASE = timedelta(seconds=60)
 
@@ -101,8 +101,11 @@ class IssuedDevice:
 
 @transaction.atomic
 def device_attach(*, handle: Handle, name: str = "", simulated: bool = False) -> IssuedDevice:
-    """Attach a new device to `handle`, retiring the one it had: one live device a handle."""
+    """Attach a new device to `handle`, retiring the one it had: one live device a handle
+    (refused at once here; by other processes once they forget it, see `handles.selectors`)."""
     Device.objects.filter(handle=handle, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    devices_forget()
+    transaction.on_commit(devices_forget)
     token = DEVICE_TOKEN_PREFIX + random_token(40)
     device = Device.objects.create(
         handle=handle,

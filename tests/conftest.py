@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import Account
 from accounts.selectors import api_keys_forget
+from handles.selectors import devices_forget
 from tests import log_capture
 
 
@@ -95,9 +96,10 @@ def _tenant(name: str, email: str) -> Tenant:
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Rate-limit counters and idempotency locks start empty for every test, and no API key
-    is remembered by the process (`accounts.selectors`)."""
+    or device token is remembered by the process (`accounts.selectors`, `handles.selectors`)."""
     cache.clear()
     api_keys_forget()
+    devices_forget()
 
 
 @pytest.fixture

@@ -29,7 +29,10 @@ class DeviceAuthentication(SecretTokenAuthentication):
     }
 
     def find(self, secret: str) -> Device | None:
-        return selectors.device_get_by_token(token=secret)
+        return selectors.device_authenticate(token=secret)
+
+    def remembered(self, secret: str) -> Device | None:
+        return selectors.device_remembered(token=secret)
 
     def accepted(self, request: Request, principal: Device) -> None:
         services.device_seen(device=principal)

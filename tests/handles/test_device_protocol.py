@@ -6,11 +6,14 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from handles import services
-from handles.models import DeviceEvent, Job, RecipientCapability
+from handles.models import Device, DeviceEvent, Job, RecipientCapability
+from handles.selectors import DEVICE_REMEMBER_SECONDS
 from tests.conftest import assert_error, attach_device
 
 
@@ -238,3 +241,24 @@ def test_an_event_type_the_server_does_not_know_is_invalid(alice_device):
 
 def test_an_empty_batch_is_invalid(alice_device):
     assert_error(push(alice_device), 400, "invalid_request")
+
+
+# --- a token remembered for a few seconds ------------------------------------------------
+
+
+def test_a_device_that_just_called_is_not_looked_up_again(alice_device):
+    alice_device.client.post("/device/v1/heartbeat", {}, format="json")
+    with CaptureQueriesContext(connection) as captured:
+        response = alice_device.client.post("/device/v1/heartbeat", {}, format="json")
+    assert response.status_code == 200
+    assert not [q for q in captured.captured_queries if "token_hash" in q["sql"]]
+
+
+def test_a_device_retired_by_another_process_is_refused_once_the_window_passes(alice_device):
+    alice_device.client.post("/device/v1/heartbeat", {}, format="json")
+    # As another process retiring it would: this process is not told.
+    Device.objects.filter(pk=alice_device.device.pk).update(revoked_at=timezone.now())
+    later = timezone.now() + timedelta(seconds=DEVICE_REMEMBER_SECONDS + 1)
+    with time_machine.travel(later):
+        response = alice_device.client.post("/device/v1/heartbeat", {}, format="json")
+    assert_error(response, 401, "unauthorized")
