@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 
 from config.celery import app as celery_app
@@ -32,7 +34,7 @@ def test_every_task_beat_runs_is_registered():
 def test_the_broker_publishes_through_one_redis_client():
     """kombu builds a Redis client for every message it publishes; ours keeps one."""
     with celery_app.connection_for_write() as connection:
-        channel = connection.default_channel
+        channel: Any = connection.default_channel
         with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
             assert first is second
             assert first.ping()

@@ -268,9 +268,9 @@ def test_a_batch_of_transitions_applies_each_as_one_transition_would(alice, onli
     assert dispatch(online.handle).dispatched == 2
     with transaction.atomic():
         one, two = (
-            Message.objects.select_for_update().prefetch_related("attachments", "reactions").get(
-                pk=message["id"]
-            )
+            Message.objects.select_for_update()
+            .prefetch_related("attachments", "reactions")
+            .get(pk=message["id"])
             for message in (first, second)
         )
         applied = messages_transition(
