@@ -4,15 +4,18 @@ Only `requests` and the standard library: it can be copied into an agent that do
 Django. docs/device-protocol.md describes the calls it makes.
 
 `Outbox` is how an agent reports without ever losing a report: every job result and every
-event is queued, and `flush` sends them in the order they were queued, up to 100 a call
-(`POST /jobs/results` for results, `POST /events` for events). A call the server did not
-acknowledge (a 5xx, a 429, a reset connection, a timeout, no answer) leaves its batch at the
-head of the queue, to be sent again, and again, until it is: both calls are safe to repeat
+event is queued, and `flush` sends them up to 100 a call (`POST /jobs/results` for results,
+`POST /events` for events): results in the order they were queued, events in theirs, and
+never an event before a result queued ahead of it (results may overtake events, so all the
+results waiting go in one call, whatever events lie between them). A call the server did
+not acknowledge (a 5xx, a 429, a reset connection, a timeout, no answer) leaves its batch
+first in line, to be sent again, and again, until it is: both calls are safe to repeat
 (results by job id, events by their ids).
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -217,20 +220,29 @@ class Outbox:
             return bool(self._queue)
 
     def _head(self) -> list[Report]:
-        """The longest run of reports of one kind at the head of the queue, up to the limit."""
+        """The next batch, up to the limit. Results may go ahead of events queued before
+        them (every result queued, in order, in one call), but an event never goes ahead of
+        a result queued before it: when the queue starts with events, the batch is those
+        up to the first result."""
         with self._lock:
+            if not self._queue:
+                return []
+            if self._queue[0].kind == "result":
+                results = (report for report in self._queue if report.kind == "result")
+                return list(itertools.islice(results, self.batch_limit))
             batch: list[Report] = []
             for report in self._queue:
-                if len(batch) >= self.batch_limit or (batch and report.kind != batch[0].kind):
+                if len(batch) >= self.batch_limit or report.kind == "result":
                     break
                 batch.append(report)
             return batch
 
-    def _drop_head(self, count: int) -> None:
+    def _drop(self, batch: list[Report]) -> None:
+        """Remove these (acknowledged or refused) reports from the queue."""
+        done = {id(report) for report in batch}
         with self._lock:
-            for _ in range(count):
-                self._queue.popleft()
-            self.acknowledged += count
+            self._queue = deque(report for report in self._queue if id(report) not in done)
+            self.acknowledged += len(batch)
             self._first_queued_at = time.monotonic() if self._queue else None
 
     def _send(self, batch: list[Report]) -> None:
@@ -246,10 +258,11 @@ class Outbox:
             call(bodies)
 
     def flush(self) -> None:
-        """Send everything queued, in order, batch by batch, until the queue is empty.
+        """Send everything queued, batch by batch (see `_head` for the order), until the
+        queue is empty: at most a call of results and a call of events for all that waited.
 
         Raises `AgentError` (retryable) when the server did not acknowledge a batch: that
-        batch stays at the head of the queue; call `flush` again (after a pause)."""
+        batch stays queued, first in line; call `flush` again (after a pause)."""
         while batch := self._head():
             try:
                 self._send(batch)
@@ -261,7 +274,7 @@ class Outbox:
                     self._flush_one_by_one(batch)
                     continue
                 self._refuse(batch[0], exc)
-            self._drop_head(len(batch))
+            self._drop(batch)
 
     def _flush_one_by_one(self, batch: list[Report]) -> None:
         for report in batch:
@@ -271,7 +284,7 @@ class Outbox:
                 if retryable(exc):
                     raise
                 self._refuse(report, exc)
-            self._drop_head(1)
+            self._drop([report])
 
     def _refuse(self, report: Report, exc: AgentError) -> None:
         self.refused.append((report, exc))

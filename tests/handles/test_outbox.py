@@ -106,3 +106,39 @@ def test_a_batch_the_server_did_not_answer_stays_queued_in_order(live_server):
     assert len(outbox) == 0
     assert outbox.acknowledged == 1
     assert DeviceEvent.objects.count() == 1
+
+
+class _Recorder:
+    """A client that records the calls an outbox makes (the order is what is tested)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def report_results(self, results):
+        self.calls.append(("results", [r["job_id"] for r in results]))
+        return []
+
+    def push_events(self, events):
+        self.calls.append(("events", [e["id"] for e in events]))
+        return []
+
+
+def test_all_waiting_results_go_in_one_call_and_no_event_overtakes_an_earlier_result():
+    client = _Recorder()
+    outbox = Outbox(client)  # type: ignore[arg-type]
+    outbox.add_result("j1", ok=True)
+    outbox.add_event({"id": "e1", "type": "message.delivered", "data": {}})
+    outbox.add_result("j2", ok=True)
+    outbox.add_event({"id": "e2", "type": "message.delivered", "data": {}})
+    outbox.flush()
+    assert client.calls == [("results", ["j1", "j2"]), ("events", ["e1", "e2"])]
+
+
+def test_events_queued_before_any_result_go_first():
+    client = _Recorder()
+    outbox = Outbox(client)  # type: ignore[arg-type]
+    outbox.add_event({"id": "e1", "type": "message.received", "data": {}})
+    outbox.add_result("j1", ok=True)
+    outbox.add_event({"id": "e2", "type": "message.delivered", "data": {}})
+    outbox.flush()
+    assert client.calls == [("events", ["e1"]), ("results", ["j1"]), ("events", ["e2"])]
