@@ -16,6 +16,7 @@ from accounts.models import Account
 from accounts.selectors import secret_hash
 from contract.errors import Conflict, InvalidRequest, NotFound
 from contract.ids import random_token
+from contract.raw import rows_update
 from handles import registry, wakeups
 from handles.addresses import handle_normalize, is_email
 from handles.events import handle_status_changed
@@ -250,7 +251,7 @@ def jobs_lease(*, device: Device, limit: int) -> list[Job]:
             job.device = device
             job.leased_until = now + LEASE
             job.deliveries += 1
-        Job.objects.bulk_update(jobs, ["status", "device", "leased_until", "deliveries"])
+        rows_update(jobs, ["status", "device", "leased_until", "deliveries"])
     return jobs
 
 
@@ -349,7 +350,7 @@ def jobs_report_results(*, device: Device, results: list[dict[str, Any]]) -> lis
                 finished.append(job)
                 answers.append(ReportedResult(job.pk, "recorded", job.status))
         if finished:
-            Job.objects.bulk_update(finished, ["status", "result", "finished_at"])
+            rows_update(finished, ["status", "result", "finished_at"])
             _job_results_apply(finished)
             keys = [job_wakeup_key(job.pk) for job in finished]
             transaction.on_commit(lambda: wakeups.wake_many(keys), robust=True)

@@ -24,6 +24,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
+from contract.raw import rows_update
 from handles import selectors as handle_selectors
 from handles import services as handle_services
 from handles.models import Handle
@@ -38,7 +39,6 @@ from messaging.services.lifecycle import (
     message_transition,
     message_ttl,
     messages_transition,
-    rows_update,
 )
 
 # A scheduled run that has not happened this long after its time was lost with its broker

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Q
 
 from contract.errors import InvalidRequest
+from contract.raw import rows_update
 from handles import registry
 from handles import services as handle_services
 from handles.addresses import handle_normalize, is_email
@@ -151,7 +152,7 @@ def send_jobs_finished(jobs: list[Job]) -> None:
         if message is not None:
             transitions += _send_result(job, message, renamed)
     if renamed:
-        Message.objects.bulk_update(renamed, ["upstream_id"])
+        rows_update(renamed, ["upstream_id"])
     messages_transition(transitions=transitions)
 
 
