@@ -46,34 +46,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procstat import tree_cpu_seconds  # noqa: E402
 from config.procfile import procfile_commands  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(root_pid: int) -> float:
-    """utime + stime of a process and all its descendants, from /proc."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    total = 0.0
-    for pid, seconds in cpu.items():
-        walk = pid
-        while walk and walk != root_pid:
-            walk = parents.get(walk, 0)
-        if walk == root_pid:
-            total += seconds
-    return total
 
 
 def prepare_database(db_name: str, env: dict[str, str]) -> None:

@@ -31,9 +31,11 @@ import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.procstat import tree_cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 PG = "postgres://postgres@127.0.0.1:5432"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def sh(*args: str, env: dict[str, str]) -> str:
@@ -61,23 +63,6 @@ def prepare(env: dict[str, str], db_name: str) -> dict[str, str]:
     sh(sys.executable, "manage.py", "set_rate_limit", account["account_id"], "10000000", env=env)
     sh(sys.executable, "manage.py", "assign_handle", account["account_id"], "+14155550123", env=env)
     return account
-
-
-def process_cpu_seconds(parent_pid: int) -> float:
-    """CPU time (user + system) of a process and its children, from /proc."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        pid, ppid = int(entry.name), int(fields[1])
-        if pid == parent_pid or ppid == parent_pid:
-            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
 
 
 def redis_commands(url: str) -> dict[str, int]:
@@ -168,9 +153,9 @@ def timed(
     headers: dict[str, str],
     args: argparse.Namespace,
 ) -> dict[str, float]:
-    before = process_cpu_seconds(server_pid)
+    before = tree_cpu_seconds(server_pid)
     run = fire(port, path, headers, MESSAGE, args.requests, args.concurrency)
-    return measure(name, server_pid, run, process_cpu_seconds(server_pid) - before)
+    return measure(name, server_pid, run, tree_cpu_seconds(server_pid) - before)
 
 
 MESSAGE: dict[str, object] = {"to": "+14155550199", "text": "benchmark", "metadata": {"n": "1"}}
