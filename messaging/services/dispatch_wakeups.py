@@ -54,7 +54,9 @@ if ARGV[1] ~= '' then redis.call('ZADD', KEYS[1], 'LT', ARGV[2], ARGV[1]) end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #first == 0 then return false end
 local now = tonumber(ARGV[3])
-local fire = math.max(tonumber(first[2]), now + tonumber(ARGV[4]))
+-- To the microsecond, rounded up, as the stamp says it: a stamp rounded away from the time it
+-- stands for would look later than itself, and arm a second task for the same timer.
+local fire = math.ceil(math.max(tonumber(first[2]), now + tonumber(ARGV[4])) * 1e6) / 1e6
 local armed = redis.call('GET', KEYS[2])
 if armed and tonumber(armed) <= fire then return false end
 local stamp = string.format('%.6f', fire)

@@ -20,6 +20,7 @@ from accounts import services as account_services
 from handles import services as handle_services
 from handles.models import Handle, Job
 from messaging.models import Message, new_message_id
+from messaging.services import dispatch_wakeups
 from messaging.services.dispatch import dispatch_due, messages_sweep
 from messaging.services.lifecycle import DISPATCH_DUE_TASK, DISPATCH_TASK, dispatch_soon
 from messaging.services.sending import message_send
@@ -95,3 +96,13 @@ def test_one_run_dispatches_every_due_handle_and_arms_one_timer_for_all(backlog)
     tasks = by_name(queued_tasks())
     assert tasks[DISPATCH_TASK] == 0
     assert tasks[DISPATCH_DUE_TASK] == 1
+
+
+def test_a_timer_whose_time_rounds_up_to_its_stamp_is_armed_once(monkeypatch):
+    broker().flushdb()
+    # 7 decimals that round UP to the microsecond: the stamp is later than the time it stands
+    # for, and the run's closing re-arm must still see that timer as armed.
+    monkeypatch.setattr(dispatch_wakeups.time, "time", lambda: 1795958569.2353137)
+    dispatch_wakeups.wake_later_many({1: 1.0, 2: 1.0})
+    dispatch_wakeups.rearm()
+    assert by_name(queued_tasks())[DISPATCH_DUE_TASK] == 1
