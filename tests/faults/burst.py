@@ -111,6 +111,8 @@ class WebhookReceiver:
     attempts: Counter[str] = field(default_factory=Counter)
     events: dict[str, str] = field(default_factory=dict)  # webhook-id -> event type
     bad_signatures: int = 0
+    why_bad: list[str] = field(default_factory=list)
+    abandoned: int = 0  # requests cut off before their body was complete
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
@@ -121,9 +123,17 @@ class WebhookReceiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.receive(dict(self.headers), body)
-                self.send_response(200)
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender went away between its headers and its body (urllib3 sends
+                    # them apart): a worker killed mid-request. Nothing arrived to verify.
+                    with receiver._lock:
+                        receiver.abandoned += 1
+                    self.close_connection = True
+                    return
+                verified = receiver.receive(dict(self.headers), body)
+                self.send_response(200 if verified else 400)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -136,18 +146,21 @@ class WebhookReceiver:
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks"
         return self
 
-    def receive(self, headers: dict[str, str], body: bytes) -> None:
+    def receive(self, headers: dict[str, str], body: bytes) -> bool:
+        """Count a complete request whose signature verifies; False for one that does not."""
         lowered = {k.lower(): v for k, v in headers.items()}
         webhook_id = lowered.get("webhook-id", "")
         try:
             event = Webhook(self.secret).verify(body, lowered)
-        except Exception:
+        except Exception as exc:
             with self._lock:
                 self.bad_signatures += 1
-            return
+                self.why_bad.append(f"{webhook_id}: {type(exc).__name__}: {exc}")
+            return False
         with self._lock:
             self.attempts[webhook_id] += 1
             self.events[webhook_id] = event["type"]
+        return True
 
     def stop(self) -> None:
         if self._server is not None:

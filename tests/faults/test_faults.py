@@ -183,7 +183,7 @@ def _assert_survived(platform: Platform, tenant: Tenant, run: dict[str, Any]) ->
     assert sum(run["figures"]["statuses"].get(s, 0) for s in ("read", "failed")) == MESSAGES
     assert set(asked) == set(ids), "a message never reached its device"
     assert max(asked.values()) == 1, "a device was asked to send a message twice"
-    assert tenant.receiver.bad_signatures == 0
+    assert tenant.receiver.bad_signatures == 0, tenant.receiver.why_bad
     assert set(run["deliveries"]) <= set(tenant.receiver.attempts)
     assert set(run["deliveries"].values()) == {"succeeded"}
     for answer in run["server_errors"]:
