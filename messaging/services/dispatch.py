@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 from django.utils import timezone
 
@@ -49,6 +49,8 @@ UNASSIGNED = {
     "message": "The sending handle was moved to another account before this was sent.",
 }
 BUSY_RETRY_SECONDS = 0.5
+# A run that failed puts its handles back this far out.
+FAILED_RUN_RETRY_SECONDS = 1.0
 # What one run hands to a device at most (the rest waits for the next run).
 MAX_BATCH = 500
 # What a late scheduled run may keep of the tokens its lateness earned (< 1: see `_refill`).
@@ -271,10 +273,15 @@ def dispatch_due(*, fire_at: str | None = None) -> DueResult:
     handle_ids = dispatch_wakeups.take(fire_at=fire_at)
     try:
         results = handles_dispatch(handle_ids=handle_ids) if handle_ids else {}
-    except DatabaseError:
-        # Taken from the set, so now the sweeper's: it re-kicks a handle whose queued messages
-        # wait with no run due, within seconds.
+    except Exception:
+        # Rolled back, and taken from the set: put them back as timers, so a failed run (a
+        # deadlock, the pool's timeout, PostgreSQL restarting) costs them a second, not a wait
+        # for the sweeper (which re-kicks them all the same if Redis is away too).
         logger.exception("dispatch of %d handles failed", len(handle_ids))
+        try:
+            dispatch_wakeups.wake_later_many(dict.fromkeys(handle_ids, FAILED_RUN_RETRY_SECONDS))
+        except Exception:
+            logger.exception("could not put %d handles back", len(handle_ids))
         raise
     finally:
         dispatch_wakeups.rearm()

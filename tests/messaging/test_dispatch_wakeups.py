@@ -4,6 +4,7 @@ sweeper adds none while a run is pending."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from copy import copy
 from datetime import timedelta
@@ -13,14 +14,15 @@ import pytest
 import redis
 import time_machine
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from accounts import services as account_services
 from handles import services as handle_services
+from handles import wakeups
 from handles.models import Handle, Job
 from messaging.models import Message, new_message_id
-from messaging.services import dispatch_wakeups
+from messaging.services import dispatch, dispatch_wakeups
 from messaging.services.dispatch import dispatch_due, messages_sweep
 from messaging.services.lifecycle import DISPATCH_DUE_TASK, DISPATCH_TASK, dispatch_soon
 from messaging.services.sending import message_send
@@ -106,3 +108,17 @@ def test_a_timer_whose_time_rounds_up_to_its_stamp_is_armed_once(monkeypatch):
     dispatch_wakeups.wake_later_many({1: 1.0, 2: 1.0})
     dispatch_wakeups.rearm()
     assert by_name(queued_tasks())[DISPATCH_DUE_TASK] == 1
+
+
+def test_a_run_that_fails_puts_its_handles_back_as_timers(backlog, monkeypatch):
+    def fails(**_: Any) -> None:
+        raise OperationalError("the database went away")
+
+    monkeypatch.setattr(dispatch, "handles_dispatch", fails)
+    before = time.time()
+    with pytest.raises(OperationalError):
+        dispatch_due()
+    timers = dict(wakeups.redis_client().zrange(dispatch_wakeups.TIMERS, 0, -1, withscores=True))
+    assert {int(handle_id) for handle_id in timers} == {handle.pk for handle in backlog}
+    assert all(before + 1 <= at <= time.time() + 1 for at in timers.values())
+    assert Job.objects.count() == 0
