@@ -8,7 +8,7 @@ import time
 from collections import Counter
 from copy import copy
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -118,7 +118,14 @@ def test_a_run_that_fails_puts_its_handles_back_as_timers(backlog, monkeypatch):
     before = time.time()
     with pytest.raises(OperationalError):
         dispatch_due()
-    timers = dict(wakeups.redis_client().zrange(dispatch_wakeups.TIMERS, 0, -1, withscores=True))
+    client = wakeups.redis_client()
+    assert client is not None
+    timers = dict(
+        cast(
+            list[tuple[bytes, float]],
+            client.zrange(dispatch_wakeups.TIMERS, 0, -1, withscores=True),
+        )
+    )
     assert {int(handle_id) for handle_id in timers} == {handle.pk for handle in backlog}
     assert all(before + 1 <= at <= time.time() + 1 for at in timers.values())
     assert Job.objects.count() == 0
