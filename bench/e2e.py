@@ -44,10 +44,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.procstat import process_cpu_seconds, tree_cpu_seconds  # noqa: E402
 from config.procfile import procfile_commands  # noqa: E402
 
 PG = "postgres://postgres@127.0.0.1:5432"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the simulator process (no Django: only the agent and the simulator) ---------------------
@@ -117,41 +117,6 @@ def prepare(tokens_file: str, handles: int) -> None:
 # --- measuring ------------------------------------------------------------------------------
 
 
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(parent, []).append(int(entry))
-    return tree
-
-
-def _cpu_of(pid: int) -> float:
-    """utime+stime of `pid`, plus what its children that it reaped used, in seconds."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    # after the name: state ppid … utime(12) stime(13) cutime(14) cstime(15), 0-based from state
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLOCK_TICKS
-
-
-def tree_cpu(root: int) -> float:
-    """CPU seconds of `root` and every live descendant (reaped ones count in their parent)."""
-    tree = _children()
-    total, stack = 0.0, [root]
-    while stack:
-        pid = stack.pop()
-        total += _cpu_of(pid)
-        stack.extend(tree.get(pid, []))
-    return total
-
-
 _connections: dict[str, Any] = {}
 
 
@@ -203,7 +168,7 @@ class Sampler(threading.Thread):
                 for pid, started, _, state, wait_type, wait in rows:
                     if state == "active":
                         self.waits[f"{wait_type}:{wait}" if wait_type else "on CPU"] += 1
-                    used = _cpu_of(pid)
+                    used = process_cpu_seconds(pid)
                     base = self.backend_cpu.get((pid, started), (used if first else 0.0, 0.0))[0]
                     self.backend_cpu[(pid, started)] = (base, used)
                 for pid, started, name, *_ in rows:
@@ -452,17 +417,17 @@ def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Pop
     )[0][0]
     # Idle first: what 100 online devices cost with nothing to send (long-polls, heartbeats,
     # beat's sweeps), so the per-message figures below can be read against it.
-    idle_before = {name: tree_cpu(process.pid) for name, process in children.items()}
+    idle_before = {name: tree_cpu_seconds(process.pid) for name, process in children.items()}
     time.sleep(args.idle)
     idle = {
-        name: (tree_cpu(process.pid) - idle_before[name]) / args.idle
+        name: (tree_cpu_seconds(process.pid) - idle_before[name]) / args.idle
         for name, process in children.items()
     }
     print(
         f"idle for {args.idle:.0f} s with {len(setup['handles'])} devices online, CPU: "
         + ", ".join(f"{name} {share * 100:.1f}%" for name, share in idle.items())
     )
-    cpu_before = {name: tree_cpu(process.pid) for name, process in children.items()}
+    cpu_before = {name: tree_cpu_seconds(process.pid) for name, process in children.items()}
     measured_from = time.monotonic()
     sampler = Sampler(args.db)
     sampler.start()
@@ -490,7 +455,7 @@ def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Pop
         if counts.get("read", 0) == len(ids) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    cpu_after = {name: tree_cpu(process.pid) for name, process in children.items()}
+    cpu_after = {name: tree_cpu_seconds(process.pid) for name, process in children.items()}
     measured_until = time.monotonic()
     calls = access_log_calls([logs[name] for name in ("web", "agents") if name in logs])
     sampler.stop.set()

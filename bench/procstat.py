@@ -1,5 +1,5 @@
-"""CPU time of a process tree from /proc, for the benchmarks that print CPU per request or
-per message (a gunicorn or Celery master and its workers)."""
+"""CPU time of processes from /proc, for the benchmarks that print CPU per request or per
+message (a gunicorn or Celery master and its workers, PostgreSQL's backends)."""
 
 from __future__ import annotations
 
@@ -9,25 +9,43 @@ from pathlib import Path
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def tree_cpu_seconds(root_pid: int) -> float:
-    """utime + stime of a process and all its descendants, from /proc."""
-    parents: dict[int, int] = {}
-    cpu: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces and parentheses):
+    state is [0], ppid [1], utime [11], stime [12], cutime [13], cstime [14]."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), plus what its children that it reaped
+    used; 0 for a process that is gone."""
+    try:
+        fields = _stat_fields(pid)
+    except OSError:
+        return 0.0
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / CLOCK_TICKS
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            parent = int(_stat_fields(entry)[1])
         except OSError:
             continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        parents[int(entry.name)] = int(fields[1])
-        cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    total = 0.0
-    for pid, seconds in cpu.items():
-        walk = pid
-        while walk and walk != root_pid:
-            walk = parents.get(walk, 0)
-        if walk == root_pid:
-            total += seconds
+        tree.setdefault(parent, []).append(int(entry))
+    return tree
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU seconds of a process and every live descendant (a reaped one counts in its
+    parent, through `process_cpu_seconds`)."""
+    tree = _children()
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += process_cpu_seconds(pid)
+        stack.extend(tree.get(pid, []))
     return total

@@ -95,13 +95,6 @@ def receiver_stats(port: int) -> dict[str, int]:
 # --- measuring ----------------------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads) and its waited-for children."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def pg_counters(conn: Any) -> tuple[int, int]:
     """(sessions opened, transactions) on the scratch database so far."""
     conn.execute("SELECT pg_stat_clear_snapshot()")
@@ -212,6 +205,7 @@ def run(args: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT))
     django.setup()
     from accounts import services as account_services
+    from bench.procstat import process_cpu_seconds
     from config.procfile import procfile_commands
     from webhooks import services
     from webhooks.models import WebhookDelivery
@@ -314,9 +308,9 @@ def run(args: argparse.Namespace) -> None:
             publish_and_wait(200)  # warm-up: imports, pools, sessions
         time.sleep(1.5)
         sessions_before, xacts_before = pg_counters(stats_conn)
-        cpu_before = sum(cpu_seconds(w.pid) for w in workers)
+        cpu_before = sum(process_cpu_seconds(w.pid) for w in workers)
         wall = publish_and_wait(args.events)
-        cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu_before
+        cpu = sum(process_cpu_seconds(w.pid) for w in workers) - cpu_before
         time.sleep(1.5)  # backends report their counters within a second
         sessions_after, xacts_after = pg_counters(stats_conn)
         stats = receiver_stats(RECEIVER_PORT)
