@@ -29,7 +29,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PG = "postgres://postgres@127.0.0.1:5432"
+from bench.scratch import PG, database_create, database_drop, migrate  # noqa: E402
+
 WAIT = 25
 
 
@@ -48,21 +49,6 @@ def environment(db_name: str, var_dir: str) -> dict[str, str]:
     }
 
 
-def database_create(db_name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {db_name}")
-
-
-def database_drop(db_name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-
-
 PROVISION = """
 from accounts import services as accounts
 from handles import services as handles
@@ -75,13 +61,7 @@ for n in range(COUNT):
 
 def provision(env: dict[str, str], devices: int) -> list[str]:
     """Migrate the scratch database and attach `devices` devices; their tokens."""
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    migrate(env)
     out = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", PROVISION.replace("COUNT", str(devices))],
         cwd=ROOT,

@@ -7,12 +7,12 @@ import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import scratch
+from bench.scratch import PG, ROOT
+
 DB_NAME = "switchboard_bench_dashboard"
-PG = "postgres://postgres@127.0.0.1:5432"
 MAIN_NAME, OTHER_NAME = "Bench dashboard", "Bench other tenant"
 MAIN_OWNER, OTHER_OWNER = "owner@bench-dashboard.example", "owner@bench-other.example"
 MAIN_HANDLES = ["+14155550101", "+14155550102", "+14155550103"]
@@ -199,20 +199,14 @@ def database_exists() -> bool:
 
 
 def database_create() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
+    scratch.database_create(DB_NAME)
 
 
 def database_drop() -> None:
-    import psycopg
     from django.db import connections
 
     connections.close_all()
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
+    scratch.database_drop(DB_NAME)
 
 
 def migrate() -> None:

@@ -45,10 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.procstat import process_cpu_seconds, tree_cpu_seconds  # noqa: E402
+from bench.scratch import PG, database_create  # noqa: E402
 from config.procfile import procfile_commands  # noqa: E402
-
-PG = "postgres://postgres@127.0.0.1:5432"
-
 
 # --- the simulator process (no Django: only the agent and the simulator) ---------------------
 
@@ -337,11 +335,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, work: Path, children: dict[str, subprocess.Popen[bytes]]) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {args.db} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {args.db}")
+    database_create(args.db)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",

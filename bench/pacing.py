@@ -47,24 +47,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.procstat import tree_cpu_seconds  # noqa: E402
+from bench.scratch import PG, database_create, migrate  # noqa: E402
 from config.procfile import procfile_commands  # noqa: E402
-
-PG = "postgres://postgres@127.0.0.1:5432"
 
 
 def prepare_database(db_name: str, env: dict[str, str]) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {db_name}")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    database_create(db_name)
+    migrate(env)
 
 
 def make_backlog(handles: int, per_minute: int, burst: int, backlog: int) -> list[Any]:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.procstat import tree_cpu_seconds
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = "postgres://postgres@127.0.0.1:5432"
+from bench.scratch import PG, database_create, migrate  # noqa: E402
 
 
 def sh(*args: str, env: dict[str, str]) -> str:
@@ -47,9 +47,7 @@ def sh(*args: str, env: dict[str, str]) -> str:
 def prepare(env: dict[str, str], db_name: str) -> dict[str, str]:
     import psycopg
 
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {db_name}")
+    database_create(db_name)
     with psycopg.connect(f"{PG}/{db_name}", autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE bench_row (id bigserial PRIMARY KEY, body jsonb NOT NULL, "
@@ -58,7 +56,7 @@ def prepare(env: dict[str, str], db_name: str) -> dict[str, str]:
     import redis
 
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    sh(sys.executable, "manage.py", "migrate", "--noinput", env=env)
+    migrate(env)
     account = json.loads(sh(sys.executable, "manage.py", "create_account", "Bench", env=env))
     sh(sys.executable, "manage.py", "set_rate_limit", account["account_id"], "10000000", env=env)
     sh(sys.executable, "manage.py", "assign_handle", account["account_id"], "+14155550123", env=env)

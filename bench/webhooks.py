@@ -34,7 +34,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-PG = "postgres://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(ROOT))
+from bench.scratch import PG, database_create, migrate  # noqa: E402
+
 DB_NAME = "switchboard_bench_h5"
 RECEIVER_PORT = 8901
 DEFAULT_REDIS = "redis://127.0.0.1:6395/0"
@@ -180,20 +182,11 @@ def run(args: argparse.Namespace) -> None:
     os.environ.update(env)
 
     import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
     import redis
 
+    database_create(DB_NAME)
     redis.Redis.from_url(args.redis_url).flushdb()
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    migrate(env)
 
     receiver = multiprocessing.get_context("spawn").Process(
         target=serve, args=(RECEIVER_PORT,), daemon=True
