@@ -1,8 +1,10 @@
-"""Tenants, the people in them, their API keys, and stored idempotent responses."""
+"""Tenants, the people in them, their API keys, stored idempotent responses, and the audit log
+of what operators did (kept here, at the bottom layer, so every app's admin can write it)."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -108,3 +110,55 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class AuditEntry(models.Model):
+    """One thing an operator did, in admin or with a command: who, when, to what, and why.
+
+    Written in the transaction of the change it records, never edited afterwards. The account
+    and the operator are kept by reference and by name, so the row outlives both.
+    """
+
+    COMMAND_LINE = "command-line"
+
+    at = models.DateTimeField(default=timezone.now)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+    )
+    operator_name = models.CharField(max_length=254, help_text='A username, or "command-line".')
+    action = models.CharField(max_length=64)
+    object_type = models.CharField(max_length=100, help_text="app_label.model")
+    object_id = models.CharField(max_length=254)
+    object_repr = models.CharField(max_length=300)
+    account = models.ForeignKey(
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        help_text="The account the object belongs to, where it belongs to one.",
+    )
+    changes = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="field: [before, after]"
+    )
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="audit_recent"),
+            models.Index(fields=["account", "-at"], name="audit_by_account"),
+            models.Index(fields=["action", "-at"], name="audit_by_action"),
+            models.Index(fields=["operator_name", "-at"], name="audit_by_operator"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operator_name} {self.action} {self.object_repr}"

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import Account, ApiKey, IdempotencyRecord, Membership
+from accounts.models import Account, ApiKey, AuditEntry, IdempotencyRecord, Membership
 from accounts.selectors import api_keys_forget, secret_hash
 from contract.errors import Conflict, InvalidRequest
 from contract.ids import random_token
@@ -233,4 +234,48 @@ def form_submission_record(*, account: Account, key: str, result: str) -> None:
         content_type="text/plain",
         body=result.encode(),
         request_id=current_request_id(),
+    )
+
+
+# --- the audit trail -----------------------------------------------------------------------
+
+
+def _account_id_of(obj: models.Model) -> str | None:
+    """The account an object belongs to, where it belongs to one (itself, for an account)."""
+    if isinstance(obj, Account):
+        return obj.pk
+    account_id = getattr(obj, "account_id", None)
+    if account_id is None and hasattr(obj, "endpoint_id"):  # a webhook delivery
+        account_id = getattr(obj.endpoint, "account_id", None)  # type: ignore[attr-defined]
+    if account_id is None and hasattr(obj, "handle_id"):  # a device, a job
+        account_id = getattr(obj.handle, "account_id", None)  # type: ignore[attr-defined]
+    return account_id
+
+
+def audit_record(
+    *,
+    operator: Any,
+    action: str,
+    obj: models.Model,
+    changes: dict[str, list[Any]] | None = None,
+    reason: str = "",
+    account_id: str | None = None,
+) -> AuditEntry:
+    """Record what an operator did to `obj`, in the caller's transaction.
+
+    `operator` is the signed-in user, or None for a management command ("command-line");
+    `changes` is `{field: [before, after]}` where known. The account is found from the
+    object unless given (a handle moved away is recorded under the account it left).
+    """
+    signed_in = operator is not None and getattr(operator, "is_authenticated", False)
+    return AuditEntry.objects.create(
+        operator=operator if signed_in else None,
+        operator_name=operator.get_username() if signed_in else AuditEntry.COMMAND_LINE,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_repr=str(obj)[:300],
+        account_id=account_id if account_id is not None else _account_id_of(obj),
+        changes=changes or {},
+        reason=reason,
     )
