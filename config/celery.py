@@ -38,3 +38,21 @@ def _give_the_connection_back(**_: Any) -> None:
     from django.db import close_old_connections  # the app module loads before Django is set up
 
     close_old_connections()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def _metrics_directory_prepare(**_: Any) -> None:
+    """A worker or beat starting: the files of processes gone since the last run leave
+    /metrics' directory (contract.metrics); the running processes' stay."""
+    from contract.metrics import metrics_directory_prepare  # lazy: before Django is set up
+
+    metrics_directory_prepare()
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_process_dead(**_: Any) -> None:
+    """A prefork child exiting: prometheus-client's bookkeeping for it (contract.metrics)."""
+    from contract.metrics import process_dead  # lazy: before Django is set up
+
+    process_dead(os.getpid())

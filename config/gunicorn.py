@@ -141,3 +141,18 @@ class Logger(glogging.Logger):
 
 
 logger_class = Logger
+
+
+def on_starting(server: Any) -> None:
+    """The master, before any worker: the files of processes gone since the last run leave
+    /metrics' directory (contract.metrics); the running processes' stay."""
+    from contract.metrics import metrics_directory_prepare  # lazy: only in gunicorn's master
+
+    metrics_directory_prepare()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker exited: prometheus-client's bookkeeping for it (contract.metrics)."""
+    from contract.metrics import process_dead  # lazy: only in gunicorn's master
+
+    process_dead(worker.pid)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from contract import metrics
 from contract.times import rfc3339
 from handles import selectors, services, wakeups
 from handles.errors import DeviceActionFailed, DeviceOffline
@@ -44,6 +45,7 @@ def job_run_sync(
         )
     device = selectors.live_device(handle=handle)
     if device is None or not selectors.is_online(device.last_seen_at):
+        metrics.sync_action_observe(kind=kind, outcome="offline")
         raise DeviceOffline(f"The device of {handle.address} is offline.")
     deadline_seconds = float(settings.SWITCHBOARD_SYNC_ACTION_TIMEOUT)
     # The agent must not perform the job after this moment (device-protocol.md): the API
@@ -61,13 +63,16 @@ def job_run_sync(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             if services.job_withdraw(job=job):
+                metrics.sync_action_observe(kind=kind, outcome="timeout")
                 raise failure(
                     f"The device did not answer within {deadline_seconds} s; nothing was done.",
                 )
             continue  # it finished in this very instant: read its answer
         _release_database_connection()
         wakeups.wait(services.job_wakeup_key(job.pk), min(RECHECK_SECONDS, remaining))
-    if job.status == Job.Status.FAILED:
+    succeeded = job.status == Job.Status.SUCCEEDED
+    metrics.sync_action_observe(kind=kind, outcome="succeeded" if succeeded else "failed")
+    if not succeeded:
         error = (job.result or {}).get("error") or {}
         reason = error.get("message") or error.get("code") or "the device reported a failure"
         raise failure(f"The device could not do it: {reason}")

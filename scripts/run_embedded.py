@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -124,6 +125,15 @@ def main() -> int:
     env = {**EMBEDDED_SIZES, **os.environ, "HOST": HOST, "PORT": PORT, "AGENTS_PORT": AGENTS_PORT}
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # Every process writes what it counts for /metrics into one directory, emptied here so a
+    # run starts from zero (contract.metrics; docs/operations.md, "Metrics").
+    metrics_dir = Path(
+        env.get("PROMETHEUS_MULTIPROC_DIR")
+        or Path(env.get("SWITCHBOARD_VAR_DIR") or ROOT / "var") / "metrics"
+    )
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     print("make run: preparing the database under ./var/ …", flush=True)
     release = procfile_commands(env, python=sys.executable).get("release")
     if release:
@@ -159,6 +169,11 @@ def main() -> int:
             env=env,
         )
         key = demo["api_key"]
+        metrics_note = (
+            "Bearer $SWITCHBOARD_METRICS_TOKEN"
+            if env.get("SWITCHBOARD_METRICS_TOKEN")
+            else "a 404 until SWITCHBOARD_METRICS_TOKEN is set"
+        )
         print(
             "\n"
             f"Switchboard is running at {BASE_URL}  (Ctrl-C stops it)\n"
@@ -166,6 +181,9 @@ def main() -> int:
             f"  devices:      {device_url}/device/v1/ (the agents process)\n"
             f"  API key:      {key}\n"
             f"  API docs:     {BASE_URL}/v1/docs\n"
+            f"  admin:        {BASE_URL}/admin/  (the operators' overview; "
+            f"`manage.py createsuperuser` first)\n"
+            f"  metrics:      {BASE_URL}/metrics  ({metrics_note})\n"
             f"  dashboard:    {BASE_URL}/dashboard/  "
             f"(sign in as {demo['owner_email']} / {demo['owner_password']})\n"
             f"  try:\n"

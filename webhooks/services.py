@@ -41,6 +41,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Account
+from contract import metrics
 from contract.errors import InvalidRequest
 from webhooks.delivery import (
     DISABLE_AFTER,
@@ -481,6 +482,10 @@ def _attempt(
         attempted.append(_Attempted(item, at, outcome))
         if outcome.status_code == 410:
             break  # the endpoint is disabled: the rest go back, and fail with it
+    # Counted as made, whether or not recording them commits: the receiver got them.
+    metrics.webhook_attempts_observe(
+        (a.outcome.status_code, a.outcome.duration_ms / 1000) for a in attempted
+    )
     _record(endpoint, attempted, unattempted=claimed[len(attempted) :], lease_until=lease_until)
     return attempted
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
@@ -15,6 +16,12 @@ _slot = int(_worker or 0) % 7
 os.environ["REDIS_URL"] = f"{_redis_base}/{1 + _slot}"
 os.environ.setdefault("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_URLS", "true")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
+# /metrics adds up the files of every process writing to this directory (contract.metrics):
+# one per worker, so a test reads what its own worker's processes counted. Set before
+# prometheus-client is imported, and inherited by the processes a test starts.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(
+    Path(__file__).resolve().parents[2] / "var" / f"metrics-gw{_slot}"
+)
 
 from .base import *  # noqa: E402, F403
 from .base import LOGGING  # noqa: E402

@@ -34,6 +34,8 @@ from messaging.services.lifecycle import (
     dispatch_soon,
     message_transition,
     messages_transition,
+    observation,
+    observe_on_commit,
 )
 from messaging.services.routing import Route, chat_for
 
@@ -117,6 +119,7 @@ def inbound_message_record(
     )
     stats.count(message, ["received"], at=at)
     events.message_status_changed(message)
+    observe_on_commit([observation(message, message.status, at)])
     return message
 
 

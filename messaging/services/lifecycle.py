@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from contract import metrics
 from contract.errors import Conflict
 from contract.raw import rows_update
 from messaging import events
@@ -124,6 +125,25 @@ def _decide(change: Transition, now: datetime) -> _Applied:
     return _Applied(applied, fields, outcomes, at)
 
 
+Observation = tuple[str, str, float | None, float | None]
+
+
+def observation(message: Message, status: str, at: datetime) -> Observation:
+    """What /metrics counts of `message` reaching `status` at `at` (contract.metrics)."""
+    dispatch_seconds = delivery_seconds = None
+    if status == Message.Status.SENT and message.queued_at is not None:
+        dispatch_seconds = (at - message.queued_at).total_seconds()
+    elif status == Message.Status.DELIVERED and message.sent_at is not None:
+        delivery_seconds = (at - message.sent_at).total_seconds()
+    return (status, message.channel, dispatch_seconds, delivery_seconds)
+
+
+def observe_on_commit(observations: list[Observation]) -> None:
+    """Count these in /metrics once the transaction commits (never work rolled back)."""
+    if observations:
+        transaction.on_commit(lambda: metrics.messages_observe(observations))
+
+
 def _history(change: Transition, decided: _Applied) -> MessageStatusEvent:
     return MessageStatusEvent(
         message=change.message,
@@ -159,6 +179,7 @@ def message_transition(
     _history(change, decided).save()
     if decided.applied:
         events.message_status_changed(message)
+        observe_on_commit([observation(message, status, decided.at)])
     return decided.applied
 
 
@@ -180,6 +201,7 @@ def messages_transition(*, transitions: Sequence[Transition]) -> list[bool]:
     history: list[MessageStatusEvent] = []
     counts: list[tuple[Message, list[str], datetime]] = []
     published: list[dict[str, Any]] = []
+    observed: list[Observation] = []
     for change in transitions:
         decided = _decide(change, now)
         message = change.message
@@ -189,6 +211,7 @@ def messages_transition(*, transitions: Sequence[Transition]) -> list[bool]:
             fields_of.setdefault(message.pk, set()).update(decided.fields, change.save)
         if decided.applied:
             counts.append((message, decided.outcomes, decided.at))
+            observed.append(observation(message, change.status, decided.at))
             event = events.message_status_event(message)
             if event is not None:
                 published.append(event)
@@ -200,6 +223,7 @@ def messages_transition(*, transitions: Sequence[Transition]) -> list[bool]:
     MessageStatusEvent.objects.bulk_create(history)
     stats.count_many(counts)
     events.events_publish(published)
+    observe_on_commit(observed)
     return applied
 
 

@@ -32,7 +32,7 @@ from handles.models import Channel
 from messaging import events
 from messaging.models import Attachment, Chat, Message, MessageStatusEvent, Reaction
 from messaging.services.attachments import attachments_claim
-from messaging.services.lifecycle import dispatch_soon
+from messaging.services.lifecycle import dispatch_soon, observation, observe_on_commit
 from messaging.services.routing import chat_for, resolve_channel, route
 
 
@@ -104,6 +104,7 @@ def message_send(
             # when the caller's transaction allows (with its stored response, say), else here.
             touch_chat = not before_commit(_touch_sql(), [now, chat.pk])
         _message_insert(message, at=now, touch_chat=touch_chat)
+        observe_on_commit([observation(message, message.status, now)])
         # Known before any read: a new message has no reactions (nor attachments but those
         # claimed below); `message_data` then reads nothing.
         known: dict[str, QuerySet[Any]] = {"reactions": _known_empty(Reaction)}
