@@ -21,7 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.template.response import TemplateResponse
 
 from accounts.models import Account, Membership
-from accounts.ratelimit import api_calls_today
+from accounts.ratelimit import api_calls_today, api_calls_today_many
 from contract.caching import no_store
 from contract.errors import NotFound
 from contract.ids import names_nothing
@@ -185,6 +185,28 @@ _usage_sources: list[UsageSource] = []
 def add_usage_source(source: UsageSource) -> None:
     if source not in _usage_sources:
         _usage_sources.append(source)
+
+
+# The same for a page of accounts at once (the operators' account list): one query a source.
+UsageManySource = Callable[[list[str]], dict[str, dict[str, int]]]
+_usage_many_sources: list[UsageManySource] = []
+
+
+def add_usage_many_source(source: UsageManySource) -> None:
+    if source not in _usage_many_sources:
+        _usage_many_sources.append(source)
+
+
+def usage_today_many(account_ids: list[str]) -> dict[str, dict[str, int]]:
+    """`usage_today` of several accounts: one cache round trip and one query a source."""
+    usage = {
+        account_id: {"api_calls_today": calls}
+        for account_id, calls in api_calls_today_many(account_ids=account_ids).items()
+    }
+    for source in _usage_many_sources:
+        for account_id, numbers in source(account_ids).items():
+            usage.setdefault(account_id, {}).update(numbers)
+    return usage
 
 
 def usage_today(account: Account) -> dict[str, int]:

@@ -151,3 +151,11 @@ def api_call_count(*, account_id: str) -> None:
 def api_calls_today(*, account_id: str) -> int:
     key = _calls_key(account_id, timezone.now().astimezone(UTC).date())
     return int(cache.get(key) or 0)
+
+
+def api_calls_today_many(*, account_ids: list[str]) -> dict[str, int]:
+    """`api_calls_today` of several accounts in one cache round trip."""
+    day = timezone.now().astimezone(UTC).date()
+    keys = {_calls_key(account_id, day): account_id for account_id in account_ids}
+    found = cache.get_many(list(keys))
+    return {account_id: int(found.get(key) or 0) for key, account_id in keys.items()}

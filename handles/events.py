@@ -24,3 +24,14 @@ def handle_status_changed(handle: Handle, *, status: str, at: datetime) -> None:
             data=handle_status_data(handle, status=status, at=at),
             subject=handle.address,
         )
+
+
+def handle_pause_changed(handle: Handle, *, paused: bool, at: datetime) -> None:
+    """Publish `handle.paused` or `handle.resumed` to the handle's account, if it has one."""
+    if handle.account_id is not None:
+        event_publish(
+            account=handle.account_id,
+            type="handle.paused" if paused else "handle.resumed",
+            data={"handle": handle.address, "paused": paused, "at": rfc3339(at)},
+            subject=handle.address,
+        )

@@ -51,6 +51,10 @@ class Handle(models.Model):
     # The last status announced (by event); the API derives the live one from last_seen_at.
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OFFLINE)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # An operator's hold: the dispatcher hands a paused handle's device nothing; its messages
+    # wait, queued, and their time to live does not run (see handles.services.handle_pause).
+    paused = models.BooleanField(default=False)
+    paused_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

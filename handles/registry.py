@@ -15,12 +15,18 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from handles.models import Device, Handle, Job
 
 JobResultHandler = Callable[["Job"], None]
 DeviceEventHandler = Callable[["Device", str, dict[str, Any]], None]
 QueueDepthProvider = Callable[[Iterable["Handle"]], dict[int, int]]
 HandleOnlineListener = Callable[[int], None]
+# (handle, how long it was paused): runs in the transaction that resumes it.
+HandleResumedListener = Callable[["Handle", "timedelta"], None]
+# Annotations (name -> expression over a Handle queryset) for the operators' handle list.
+QueueAnnotationProvider = Callable[[], dict[str, Any]]
 JobResultsHandler = Callable[[list["Job"]], None]
 # (device, [(external id, type, data), …] in the order pushed)
 DeviceEventsHandler = Callable[["Device", list[tuple[str, str, dict[str, Any]]]], None]
@@ -31,6 +37,8 @@ _job_results_handlers: dict[str, JobResultsHandler] = {}
 _device_events_handlers: dict[str, DeviceEventsHandler] = {}
 _queue_depth_providers: list[QueueDepthProvider] = []
 _handle_online_listeners: list[HandleOnlineListener] = []
+_handle_resumed_listeners: list[HandleResumedListener] = []
+_queue_annotation_providers: list[QueueAnnotationProvider] = []
 
 
 def on_job_result(kind: str) -> Callable[[JobResultHandler], JobResultHandler]:
@@ -92,6 +100,31 @@ def on_handle_online(listener: HandleOnlineListener) -> HandleOnlineListener:
 
 def handle_online_listeners() -> list[HandleOnlineListener]:
     return list(_handle_online_listeners)
+
+
+def on_handle_resumed(listener: HandleResumedListener) -> HandleResumedListener:
+    """Call `listener(handle, paused_for)` in the transaction that resumes a paused handle."""
+    if listener not in _handle_resumed_listeners:
+        _handle_resumed_listeners.append(listener)
+    return listener
+
+
+def handle_resumed_listeners() -> list[HandleResumedListener]:
+    return list(_handle_resumed_listeners)
+
+
+def add_queue_annotations(provider: QueueAnnotationProvider) -> None:
+    """Add columns about work waiting per handle to the operators' handle list (one query:
+    each a subquery over the provider's own tables)."""
+    if provider not in _queue_annotation_providers:
+        _queue_annotation_providers.append(provider)
+
+
+def queue_annotations() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for provider in _queue_annotation_providers:
+        found.update(provider())
+    return found
 
 
 def job_result_handler(kind: str) -> JobResultHandler | None:

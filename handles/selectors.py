@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Account
@@ -41,6 +42,24 @@ def _with_live_device(queryset: QuerySet[Handle]) -> QuerySet[Handle]:
     return queryset.annotate(
         last_seen_at=Subquery(live.values("last_seen_at")[:1]),
         whatsapp_connected=Subquery(live.values("whatsapp_connected")[:1]),
+    )
+
+
+def handles_for_operators() -> QuerySet[Handle]:
+    """Every handle with what an operator watches, in one query: its live device's last
+    contact, its open device jobs, and the columns other apps add (`registry.queue_annotations`:
+    messaging's queued count and oldest queued time)."""
+    open_jobs = (
+        Job.objects.filter(
+            handle=OuterRef("pk"), status__in=[Job.Status.PENDING, Job.Status.LEASED]
+        )
+        .order_by()
+        .values("handle")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return _with_live_device(Handle.objects.all()).annotate(
+        open_jobs=Coalesce(Subquery(open_jobs), 0), **registry.queue_annotations()
     )
 
 

@@ -19,7 +19,7 @@ from contract.ids import random_token
 from contract.raw import rows_update
 from handles import registry, wakeups
 from handles.addresses import handle_normalize, is_email
-from handles.events import handle_status_changed
+from handles.events import handle_pause_changed, handle_status_changed
 from handles.models import (
     Channel,
     Device,
@@ -90,6 +90,42 @@ def handle_assign(
             handle.burst = burst
         handle.save()
     return handle
+
+
+@transaction.atomic
+def handle_pause(*, handle: Handle) -> bool:
+    """Hold the handle's dispatch: its device is handed no more messages, which wait queued
+    (none fails, and their time to live stops running: see `handle_resume`). Publishes
+    `handle.paused`. A dispatch run already under way when this commits still hands over its
+    batch (at most `burst` messages). True if it was not paused already."""
+    now = timezone.now()
+    paused = Handle.objects.filter(pk=handle.pk, paused=False).update(paused=True, paused_at=now)
+    if paused:
+        handle.paused, handle.paused_at = True, now
+        handle_pause_changed(handle, paused=True, at=now)
+    else:
+        handle.paused = True
+    return bool(paused)
+
+
+@transaction.atomic
+def handle_resume(*, handle: Handle) -> bool:
+    """Let a paused handle send again: the apps that queue for it are told how long it was
+    paused (messaging moves its queued messages' places that much later, so the pause does
+    not count against their time to live, and wakes the dispatcher), and `handle.resumed`
+    is published. True if it was paused."""
+    now = timezone.now()
+    locked = Handle.objects.select_for_update().filter(pk=handle.pk, paused=True).first()
+    if locked is None:
+        handle.paused = False
+        return False
+    paused_for = max(timedelta(0), now - (locked.paused_at or now))
+    Handle.objects.filter(pk=handle.pk).update(paused=False, paused_at=None)
+    handle.paused, handle.paused_at = False, None
+    for listener in registry.handle_resumed_listeners():
+        listener(handle, paused_for)
+    handle_pause_changed(handle, paused=False, at=now)
+    return True
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,12 @@ class MessagingConfig(AppConfig):
         """Plug messaging into the device boundary (`handles.registry`)."""
         # lazy: models import only once apps are loaded; importing these modules registers
         # their job-result and device-event handlers.
-        from accounts.dashboard import add_usage_source
+        from accounts.dashboard import add_usage_many_source, add_usage_source
         from handles import registry
         from messaging import selectors
-        from messaging.services import actions, groups, inbound  # noqa: F401
+        from messaging.services import actions, groups, inbound, pausing  # noqa: F401
 
         registry.add_queue_depth_provider(selectors.queued_counts)
+        registry.add_queue_annotations(selectors.queue_annotations)
         add_usage_source(selectors.messages_today)
+        add_usage_many_source(selectors.messages_today_many)

@@ -177,6 +177,36 @@ def message_search(*, account: Account, filters: dict[str, Any]) -> QuerySet[Mes
     return messages
 
 
+def messages_today_many(account_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Messages each account sent and received today (UTC), in one query over the rollup."""
+    today = timezone.now().astimezone(UTC).date()
+    rows = (
+        DailyCount.objects.filter(account_id__in=account_ids, day=today)
+        .values("account_id")
+        .annotate(sent=Sum("sent"), received=Sum("received"))
+    )
+    found = {
+        row["account_id"]: {"messages_today": row["sent"], "received_today": row["received"]}
+        for row in rows
+    }
+    return {
+        account_id: found.get(account_id, {"messages_today": 0, "received_today": 0})
+        for account_id in account_ids
+    }
+
+
+def queue_annotations() -> dict[str, Any]:
+    """Columns of the operators' handle list: queued messages and the oldest one's place
+    (subqueries over the queue's partial index; registered with `handles.registry`)."""
+    queued = Message.objects.filter(handle=OuterRef("pk"), status=Message.Status.QUEUED).order_by()
+    return {
+        "queued": Coalesce(
+            Subquery(queued.values("handle").annotate(n=Count("id")).values("n")), Value(0)
+        ),
+        "oldest_queued_at": Subquery(queued.order_by("queued_at").values("queued_at")[:1]),
+    }
+
+
 def messages_today(account: Account) -> dict[str, int]:
     """Messages the account sent today (UTC), for its settings page."""
     today = timezone.now().astimezone(UTC).date()

@@ -23,6 +23,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "chat.updated",
     "handle.online",
     "handle.offline",
+    "handle.paused",
+    "handle.resumed",
     "webhook.test",
 )
 

@@ -24,6 +24,9 @@ class HandleOutput(serializers.Serializer):
     )
     pacing = PacingOutput(source="*", help_text="How fast this handle sends.")
     queue_depth = serializers.SerializerMethodField(help_text="Messages waiting to go out.")
+    paused = serializers.BooleanField(
+        help_text="An operator paused the handle: its messages wait, queued, until it resumes."
+    )
     created_at = Timestamp()
 
     def get_status(self, handle: Handle) -> str:

@@ -10,6 +10,7 @@
 - `actions`: edit, react, unsend, typing and read, through the device.
 - `groups`: create, rename, add and remove people, through the device.
 - `attachments`: uploads, claiming them for a message, purging unused ones.
+- `pausing`: what an operator's pause of a handle means for its queued messages.
 
 Reads are in `messaging.selectors`; event payloads in `messaging.events`.
 """

@@ -11,6 +11,8 @@ is due, so a dispatcher never sleeps in a worker: a busy or offline handle delay
 Runs are coalesced (`dispatch_wakeups`): one task takes every handle that is due. A run that
 comes late keeps its lateness as credit (below one token), so the rate holds. The sweeper
 (beat) re-kicks any handle whose queued messages wait with no run due, and only those.
+A paused handle (an operator's hold) is handed nothing and its messages neither fail nor
+age; resuming it wakes its dispatcher (`messaging.services.pausing`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class DispatchResult:
     run_again_in: float | None
     busy: bool = False
     offline: bool = False
+    paused: bool = False
 
 
 def _send_payload(message: Message) -> dict[str, object]:
@@ -171,7 +174,10 @@ def handles_dispatch(*, handle_ids: Sequence[int]) -> dict[int, DispatchResult]:
     results: dict[int, DispatchResult] = {}
     handles: dict[int, Handle] = {}
     for handle in handle_selectors.handles_with_live_device(handle_ids=handle_ids):
-        if handle_selectors.is_online(handle.last_seen_at):  # type: ignore[attr-defined]
+        if handle.paused:
+            # An operator holds it: nothing goes out, nothing expires; resuming kicks it.
+            results[handle.pk] = DispatchResult(0, 0, None, paused=True)
+        elif handle_selectors.is_online(handle.last_seen_at):  # type: ignore[attr-defined]
             handles[handle.pk] = handle
         else:
             # The queue waits for the device; it is kicked again when the handle comes online.
@@ -319,9 +325,11 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
             released += 1
 
     expired = 0
+    # A paused handle's messages do not age (handles.services.handle_pause).
     stale = Message.objects.filter(
         Q(status=Message.Status.QUEUED) | Q(status=Message.Status.SENDING),
         queued_at__lt=now - message_ttl(),
+        handle__paused=False,
     )
     for message_id in stale.values_list("id", flat=True)[:1000]:
         with transaction.atomic():
@@ -345,11 +353,14 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
 
     waiting = Message.objects.filter(handle=OuterRef("handle"), status=Message.Status.QUEUED)
     lost = HandleQueue.objects.filter(
-        Q(next_run_at__isnull=True) | Q(next_run_at__lt=now - LOST_RUN_AFTER)
+        Q(next_run_at__isnull=True) | Q(next_run_at__lt=now - LOST_RUN_AFTER),
+        handle__paused=False,
     ).filter(Exists(waiting))
     kicked = list(lost.values_list("handle_id", flat=True))
     never_dispatched = (
-        Message.objects.filter(status=Message.Status.QUEUED, handle__queue__isnull=True)
+        Message.objects.filter(
+            status=Message.Status.QUEUED, handle__queue__isnull=True, handle__paused=False
+        )
         .values_list("handle_id", flat=True)
         .distinct()
     )
