@@ -123,6 +123,14 @@ class Message(models.Model):
             models.Index(
                 fields=["send_at"], condition=models.Q(status="scheduled"), name="message_scheduled"
             ),
+            # The operators' overview (monitoring.selectors): the last hour's failures, and
+            # what is in `sending`, each read without touching the rest of the table.
+            models.Index(
+                fields=["failed_at"], condition=models.Q(status="failed"), name="message_failed"
+            ),
+            models.Index(
+                fields=["job"], condition=models.Q(status="sending"), name="message_sending"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -76,7 +76,15 @@ class WebhookEndpoint(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
-        indexes = [models.Index(fields=["account", "-created_at", "-id"], name="webhook_page")]
+        indexes = [
+            models.Index(fields=["account", "-created_at", "-id"], name="webhook_page"),
+            # The operators' overview (monitoring.selectors): endpoints failing or disabled.
+            models.Index(
+                fields=["failing_since"],
+                condition=models.Q(failing_since__isnull=False) | models.Q(enabled=False),
+                name="webhook_troubled",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.url} ({self.id})"

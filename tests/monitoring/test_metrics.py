@@ -1,0 +1,148 @@
+"""/metrics: behind its own bearer token, a 404 while the token is unset, and what it shows
+moves with what the platform does (counters) and matches the database (gauges)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import requests
+from django.utils import timezone
+from prometheus_client.parser import text_string_to_metric_families
+
+from handles.models import Device
+from messaging.models import Message
+from tests.conftest import assert_error
+from tests.messaging.conftest import wait_until
+from tests.monitoring.conftest import handle_of, queued, silent_device
+
+TOKEN = "metrics-token-for-tests-0123456789"
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a scrape, by name and labels."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(scrape: dict, name: str, **labels: str) -> float:
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+@pytest.fixture
+def metrics_on(settings):
+    settings.SWITCHBOARD_METRICS_TOKEN = TOKEN
+
+
+def scrape(client) -> dict:
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain; version=0.0.4")
+    return samples(response.content.decode())
+
+
+def test_without_the_setting_metrics_is_not_found(client, settings):
+    settings.SWITCHBOARD_METRICS_TOKEN = ""
+    assert_error(client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}"), 404, "not_found")
+
+
+def test_without_a_token_metrics_is_unauthorized(client, metrics_on):
+    response = client.get("/metrics")
+    assert_error(response, 401, "unauthorized")
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_with_a_wrong_token_metrics_is_unauthorized(client, metrics_on):
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}x")
+    assert_error(response, 401, "unauthorized")
+
+
+def test_an_api_key_is_not_a_metrics_token(alice, metrics_on):
+    assert_error(alice.client.get("/metrics"), 401, "unauthorized")
+
+
+def test_queue_gauges_match_the_database(client, alice, metrics_on):
+    handle = handle_of(alice, "+14155550160", online=True)
+    first, *_ = queued(alice, handle, 3)
+    Message.objects.filter(pk=first).update(queued_at=timezone.now() - timedelta(minutes=5))
+    empty = handle_of(alice, "+14155550161")
+    found = scrape(client)
+    labels = {"handle": handle.address, "account": alice.account.pk}
+    database_depth = Message.objects.filter(handle=handle, status="queued").count()
+    assert value(found, "switchboard_handle_queue_depth", **labels) == database_depth == 3
+    assert 300 <= value(found, "switchboard_handle_oldest_queued_seconds", **labels) < 360
+    assert value(found, "switchboard_handle_online", **labels) == 1
+    empty_labels = {"handle": empty.address, "account": alice.account.pk}
+    assert value(found, "switchboard_handle_queue_depth", **empty_labels) == 0
+    assert value(found, "switchboard_handle_online", **empty_labels) == 0
+
+
+def test_devices_online_matches_the_database(client, alice, metrics_on, settings):
+    settings.SWITCHBOARD_DEVICE_OFFLINE_AFTER = 60
+    silent_device(handle_of(alice, "+14155550162"), seconds_ago=5)
+    silent_device(handle_of(alice, "+14155550163"), seconds_ago=5)
+    silent_device(handle_of(alice, "+14155550164"), seconds_ago=600)
+    online = Device.objects.filter(
+        revoked_at__isnull=True, last_seen_at__gte=timezone.now() - timedelta(seconds=60)
+    ).count()
+    assert value(scrape(client), "switchboard_devices_online") == online == 2
+
+
+def test_http_requests_are_counted_by_route_and_status(client, alice, metrics_on):
+    route = {"route": "v1/messages", "method": "POST", "status": "202"}
+    before = value(scrape(client), "switchboard_http_requests_total", **route)
+    handle = handle_of(alice, "+14155550165", online=True)
+    queued(alice, handle, 2)
+    after = value(scrape(client), "switchboard_http_requests_total", **route)
+    assert after - before == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_sends_end_to_end_move_the_counters_by_five(platform, metrics_on):
+    """The whole pipeline (API, Celery worker, simulated device), scraped over HTTP."""
+
+    def scrape_live() -> dict:
+        response = requests.get(
+            f"{platform.base_url}/metrics",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            timeout=30,
+        )
+        assert response.status_code == 200
+        return samples(response.text)
+
+    sent = {"status": "sent", "channel": "imessage"}
+    before = scrape_live()
+    platform.handle("+14155550123")
+    ids = []
+    for n in range(5):
+        response = requests.post(
+            f"{platform.base_url}/v1/messages",
+            json={"to": "+14155550199", "text": f"hello {n}"},
+            headers={"Authorization": f"Bearer {platform.key}"},
+            timeout=30,
+        )
+        assert response.status_code == 202
+        ids.append(response.json()["data"]["id"])
+
+    def all_delivered() -> bool:
+        return Message.objects.filter(pk__in=ids, status__in=["delivered", "read"]).count() == 5
+
+    wait_until(all_delivered, what="five messages delivered")
+    after = scrape_live()
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("switchboard_messages_total", status="queued", channel="imessage") == 5
+    assert moved("switchboard_messages_total", **sent) == 5
+    assert moved("switchboard_messages_total", status="delivered", channel="imessage") == 5
+    assert moved("switchboard_message_dispatch_seconds_count", channel="imessage") == 5
+    assert moved("switchboard_message_delivery_seconds_count", channel="imessage") == 5
+    assert (
+        moved("switchboard_http_requests_total", route="v1/messages", method="POST", status="202")
+        == 5
+    )
+    assert value(after, "switchboard_devices_online") == 1
