@@ -15,7 +15,7 @@ from accounts import urls as accounts_dashboard
 from contract.health import HealthzView, ReadyzView
 from contract.schema import OpenApiDocumentView
 from messaging.api.urls import device_urlpatterns as messaging_device_urls
-from monitoring.views import metrics
+from monitoring.views import MetricsView
 
 admin.site.site_header = "Switchboard operations"
 admin.site.site_title = "Switchboard operations"
@@ -74,7 +74,7 @@ urlpatterns = [
     path("device/v1/", include(device_v1)),
     path("healthz", HealthzView.as_view(), name="healthz"),
     path("readyz", ReadyzView.as_view(), name="readyz"),
-    path("metrics", metrics, name="metrics"),
+    path("metrics", MetricsView.as_view(), name="metrics"),
     path("admin/", admin.site.urls),
 ]
 

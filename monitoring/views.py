@@ -7,39 +7,47 @@ seed's shape (the path is no secret, the numbers are).
 
 from __future__ import annotations
 
-import hmac
+from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
+from rest_framework.request import Request
 
-from contract.error_handling import json_error
-from contract.errors import MethodNotAllowed, NotFound, Unauthorized
+from contract.errors import NotFound
+from contract.views import ApiView
+from monitoring.auth import MetricsTokenAuthentication
 from monitoring.metrics import metrics_text
 
 
-def _authorized(request: HttpRequest, token: str) -> bool:
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        given.strip().encode(), token.encode()
+class MetricsView(ApiView):
+    authentication_classes = (MetricsTokenAuthentication,)
+    permission_classes = ()
+    throttle_classes = ()
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        if not settings.SWITCHBOARD_METRICS_TOKEN:
+            raise NotFound(f"No such path: {request.path}")
+        super().initial(request, *args, **kwargs)  # authenticates: 401 on a bad token
+
+    @extend_schema(
+        operation_id="metrics",
+        summary="Prometheus metrics (operators)",
+        tags=["operations"],
+        description=(
+            "The platform's counters, histograms and gauges in Prometheus' text format "
+            "(docs/operations.md lists them). A 404 unless SWITCHBOARD_METRICS_TOKEN is set; "
+            "then only with that token."
+        ),
+        responses={
+            (200, "text/plain"): OpenApiResponse(
+                response=OpenApiTypes.STR, description="Prometheus text format 0.0.4."
+            )
+        },
     )
-
-
-@csrf_exempt  # no session is involved; a POST gets the 405 below, not a CSRF page
-def metrics(request: HttpRequest) -> HttpResponse:
-    token = settings.SWITCHBOARD_METRICS_TOKEN
-    if not token:
-        return json_error(NotFound(f"No such path: {request.path}"))
-    response: HttpResponse
-    if request.method not in ("GET", "HEAD"):
-        response = json_error(MethodNotAllowed(f"Method {request.method} is not allowed here."))
-        response["Allow"] = "GET, HEAD"
+    def get(self, request: Request) -> HttpResponse:
+        response = HttpResponse(metrics_text(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+        response["Cache-Control"] = "no-store"
         return response
-    if not _authorized(request, token):
-        response = json_error(Unauthorized("Send the metrics token as a Bearer token."))
-        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-        return response
-    response = HttpResponse(metrics_text(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
-    response["Cache-Control"] = "no-store"
-    return response
