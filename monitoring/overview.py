@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 
+from accounts.models import Account
 from monitoring import selectors
 
 
@@ -59,10 +60,10 @@ def _ago(at: datetime | None, now: datetime) -> Cell:
     return Cell(f"{timesince(at, now)} ago", title=at.isoformat(timespec="seconds"))
 
 
-def _account(account: object) -> Cell:
+def _account(account: Account | None) -> Cell:
     if account is None:
         return Cell("—")
-    return Cell(str(account), url=_change("accounts.account", account.pk))  # type: ignore[attr-defined]
+    return Cell(account.name, url=_change("accounts.account", account.pk), title=account.pk)
 
 
 def overview(*, now: datetime | None = None) -> list[Card]:
@@ -150,6 +151,7 @@ def _failures(now: datetime) -> Card:
                 Cell(
                     group["account__name"],
                     url=_change("accounts.account", group["account_id"]),
+                    title=group["account_id"],
                 ),
                 Cell(
                     f"{group['failed']:,}",
