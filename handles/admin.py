@@ -1,25 +1,31 @@
-"""Operators' view of handles and devices: assign, attach (token shown once), watch."""
+"""Operators' view of handles and devices: watch queues, pause and resume, move, attach.
+
+The handle list is one query whatever its length (`handles.selectors.handles_for_operators`
+annotates each row with its live device's last contact, open jobs, queued messages and the
+oldest one's place). Every action here writes an audit row (`accounts.services.audit_record`)
+in the transaction of the change.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from datetime import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.timesince import timesince
 
+from accounts.models import Account
+from accounts.operator_admin import OperatorAdmin, ReadOnlyOperatorAdmin, confirmation_page
+from accounts.services import audit_record
 from contract.caching import no_store
-from handles import services
+from contract.errors import DomainError
+from handles import selectors, services
 from handles.models import Device, DeviceEvent, Handle, HandleStatusChange, Job
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History that must not be edited by hand."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 class DeviceInline(admin.TabularInline[Device, Handle]):
@@ -31,16 +37,140 @@ class DeviceInline(admin.TabularInline[Device, Handle]):
         return False
 
 
+class MoveForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=Account.objects.order_by("name"), help_text="The account the handles go to."
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        max_length=2000,
+        required=False,
+        help_text="Kept in the audit log.",
+    )
+
+
+def _age(moment: datetime | None) -> str:
+    return timesince(moment, timezone.now()) if moment is not None else "—"
+
+
 @admin.register(Handle)
-class HandleAdmin(admin.ModelAdmin[Handle]):
-    list_display = ["address", "account", "status", "channels", "per_minute", "burst"]
-    list_filter = ["status"]
+class HandleAdmin(OperatorAdmin):
+    list_display = [
+        "address",
+        "account",
+        "live_status",
+        "paused",
+        "queue_depth",
+        "oldest_queued",
+        "last_contact",
+        "pacing",
+    ]
+    list_filter = ["status", "paused"]
     list_select_related = ["account"]
     search_fields = ["address", "account__id", "account__name"]
-    # Moving a number between tenants is `assign_handle`'s job, with its checks.
-    readonly_fields = ["account", "status", "status_changed_at", "created_at"]
+    # Moving a number between tenants is the "move" action's job (or `assign_handle --move`).
+    readonly_fields = ["account", "status", "status_changed_at", "paused", "created_at"]
     inlines = [DeviceInline]
-    actions = ["attach_device"]
+    actions = ["pause", "resume", "move", "attach_device"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Handle]:
+        return selectors.handles_for_operators()
+
+    @admin.display(description="status", ordering="last_seen_at")
+    def live_status(self, handle: Handle) -> str:
+        return "online" if selectors.is_online(handle.last_seen_at) else "offline"  # type: ignore[attr-defined]
+
+    @admin.display(description="queue depth", ordering="queued")
+    def queue_depth(self, handle: Handle) -> int:
+        return int(getattr(handle, "queued", 0) or 0) + int(getattr(handle, "open_jobs", 0) or 0)
+
+    @admin.display(description="oldest queued", ordering="oldest_queued_at")
+    def oldest_queued(self, handle: Handle) -> str:
+        return _age(getattr(handle, "oldest_queued_at", None))
+
+    @admin.display(description="last device contact", ordering="last_seen_at")
+    def last_contact(self, handle: Handle) -> str:
+        seen = getattr(handle, "last_seen_at", None)
+        return f"{_age(seen)} ago" if seen is not None else "never"
+
+    @admin.display(description="pacing")
+    def pacing(self, handle: Handle) -> str:
+        return f"{handle.per_minute}/min, burst {handle.burst}"
+
+    @admin.action(description="Pause selected handles (messages wait, queued)")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
+        paused = 0
+        for handle in queryset:
+            with transaction.atomic():
+                if services.handle_pause(handle=handle):
+                    audit_record(
+                        operator=request.user,
+                        action="handle.pause",
+                        obj=handle,
+                        changes={"paused": [False, True]},
+                    )
+                    paused += 1
+        self.message_user(request, f"{paused} handle(s) paused.", messages.SUCCESS)
+
+    @admin.action(description="Resume selected handles (their queues drain)")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
+        resumed = 0
+        for handle in queryset:
+            with transaction.atomic():
+                if services.handle_resume(handle=handle):
+                    audit_record(
+                        operator=request.user,
+                        action="handle.resume",
+                        obj=handle,
+                        changes={"paused": [True, False]},
+                    )
+                    resumed += 1
+        self.message_user(request, f"{resumed} handle(s) resumed.", messages.SUCCESS)
+
+    @admin.action(description="Move selected handles to another account…")
+    def move(self, request: HttpRequest, queryset: QuerySet[Handle]) -> HttpResponse | None:
+        """Ask for the target account, saying how many waiting messages each move fails; then
+        move them (`handle_assign(move=True)`: the old account's waiting messages fail)."""
+        handles = list(queryset)
+        depths = selectors.queue_depths(handles)
+        form = MoveForm(request.POST if "confirm" in request.POST else None)
+        if not form.is_valid():
+            return confirmation_page(
+                self,
+                request,
+                action="move",
+                title="Move handles to another account",
+                intro=(
+                    "Messages still waiting on a moved handle fail (handle_unassigned) instead "
+                    "of going out from its new account."
+                ),
+                objects=[
+                    (handle, f"{depths.get(handle.pk, 0)} queued message(s) will fail")
+                    for handle in handles
+                ],
+                form=form,
+                submit="Move",
+            )
+        target: Account = form.cleaned_data["account"]
+        moved = 0
+        for handle in handles:
+            before = handle.account_id
+            try:
+                with transaction.atomic():
+                    services.handle_assign(account=target, address=handle.address, move=True)
+                    audit_record(
+                        operator=request.user,
+                        action="handle.move",
+                        obj=handle,
+                        changes={"account": [before, target.pk]},
+                        reason=form.cleaned_data["reason"],
+                        account_id=before or target.pk,
+                    )
+                moved += 1
+            except DomainError as exc:
+                self.message_user(request, f"{handle}: {exc.message}", messages.WARNING)
+        self.message_user(request, f"{moved} handle(s) moved to {target}.", messages.SUCCESS)
+        return None
 
     @admin.action(description="Attach a new device (shows its token once)")
     def attach_device(self, request: HttpRequest, queryset: QuerySet[Handle]) -> HttpResponse:
@@ -49,10 +179,12 @@ class HandleAdmin(admin.ModelAdmin[Handle]):
         Never through the messages framework: that would keep the token in a cookie. The page
         is `no-store`, so no browser or proxy cache keeps it either.
         """
-        attached = [
-            (handle, services.device_attach(handle=handle, name="attached in admin"))
-            for handle in queryset
-        ]
+        attached = []
+        for handle in queryset:
+            with transaction.atomic():
+                issued = services.device_attach(handle=handle, name="attached in admin")
+                audit_record(operator=request.user, action="device.attach", obj=issued.device)
+            attached.append((handle, issued))
         context = {
             **self.admin_site.each_context(request),
             "title": "Devices attached: copy their tokens now",
@@ -63,7 +195,7 @@ class HandleAdmin(admin.ModelAdmin[Handle]):
 
 
 @admin.register(Device)
-class DeviceAdmin(ReadOnlyAdmin):
+class DeviceAdmin(ReadOnlyOperatorAdmin):
     list_display = ["id", "handle", "name", "simulated", "last_seen_at", "version", "revoked_at"]
     list_filter = ("simulated", ("revoked_at", admin.EmptyFieldListFilter))
     list_select_related = ["handle"]
@@ -72,7 +204,7 @@ class DeviceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(HandleStatusChange)
-class HandleStatusChangeAdmin(ReadOnlyAdmin):
+class HandleStatusChangeAdmin(ReadOnlyOperatorAdmin):
     list_display = ["handle", "status", "at"]
     list_filter = ["status"]
     list_select_related = ["handle"]
@@ -80,7 +212,7 @@ class HandleStatusChangeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(ReadOnlyAdmin):
+class JobAdmin(ReadOnlyOperatorAdmin):
     list_display = ["id", "kind", "handle", "status", "deliveries", "created_at", "finished_at"]
     list_filter = ["status", "kind"]
     list_select_related = ["handle"]
@@ -88,7 +220,7 @@ class JobAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DeviceEvent)
-class DeviceEventAdmin(ReadOnlyAdmin):
+class DeviceEventAdmin(ReadOnlyOperatorAdmin):
     list_display = ["external_id", "type", "handle", "received_at"]
     list_filter = ["type"]
     list_select_related = ["handle"]

@@ -1,11 +1,21 @@
-"""Operators' view of chats and messages: filter, search, retry failed ones."""
+"""Operators' view of chats and messages: filter, search, retry failed ones, cancel queued ones.
+
+Each action goes through the message's state machine (`messaging.services.lifecycle`) and
+writes an audit row in the same transaction; the lists never count a big table
+(`accounts.operator_admin`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.operator_admin import OperatorAdmin
+from accounts.services import audit_record
 from contract.errors import DomainError
 from messaging.models import Chat, Message, MessageStatusEvent
 from messaging.services import lifecycle
@@ -22,7 +32,7 @@ class StatusHistoryInline(admin.TabularInline[MessageStatusEvent, Message]):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin[Message]):
+class MessageAdmin(OperatorAdmin):
     list_display = (
         "id",
         "account",
@@ -38,26 +48,70 @@ class MessageAdmin(admin.ModelAdmin[Message]):
     search_fields = ("id", "from_handle", "to", "upstream_id", "chat__id")
     readonly_fields = tuple(f.name for f in Message._meta.fields)
     inlines = (StatusHistoryInline,)
-    actions = ("retry",)
-    date_hierarchy = "created_at"
+    actions = ("retry", "cancel")
+    # No date_hierarchy: its year links are a DISTINCT over the whole table on every load.
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Retry selected failed messages")
-    def retry(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        retried = 0
-        for message in queryset.filter(status=Message.Status.FAILED):
+    def _apply(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Message],
+        *,
+        status: str,
+        action: str,
+        change: Callable[[Message], Message],
+    ) -> int:
+        """Apply `change` to each selected message in `status`, audited; warn about the rest."""
+        done = 0
+        for message in queryset:
+            if message.status != status:
+                self.message_user(
+                    request,
+                    f"{message.id}: it is {message.status}, not {status}.",
+                    messages.WARNING,
+                )
+                continue
             try:
-                lifecycle.message_retry(message=message)
-                retried += 1
+                with transaction.atomic():
+                    changed = change(message)
+                    audit_record(
+                        operator=request.user,
+                        action=action,
+                        obj=changed,
+                        changes={"status": [status, changed.status]},
+                    )
+                done += 1
             except DomainError as exc:
                 self.message_user(request, f"{message.id}: {exc.message}", messages.WARNING)
-        self.message_user(request, f"{retried} message(s) queued again.")
+        return done
+
+    @admin.action(description="Retry selected failed messages")
+    def retry(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        retried = self._apply(
+            request,
+            queryset,
+            status=Message.Status.FAILED,
+            action="message.retry",
+            change=lambda message: lifecycle.message_retry(message=message),
+        )
+        self.message_user(request, f"{retried} message(s) queued again.", messages.SUCCESS)
+
+    @admin.action(description="Cancel selected queued messages (they fail as canceled)")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        canceled = self._apply(
+            request,
+            queryset,
+            status=Message.Status.QUEUED,
+            action="message.cancel",
+            change=lambda message: lifecycle.message_cancel(message=message),
+        )
+        self.message_user(request, f"{canceled} message(s) canceled.", messages.SUCCESS)
 
 
 @admin.register(Chat)
-class ChatAdmin(admin.ModelAdmin[Chat]):
+class ChatAdmin(OperatorAdmin):
     list_display = ("id", "account", "type", "handle", "participants", "channel", "last_message_at")
     list_filter = ("type", "channel", "account")
     list_select_related = ("account", "handle")

@@ -1,25 +1,21 @@
-"""Operators' view of the outbox, endpoints and deliveries: filter, search, redeliver."""
+"""Operators' view of the outbox, endpoints and deliveries: filter, search, redeliver,
+re-enable a disabled endpoint. Each action writes an audit row in its transaction."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from accounts.operator_admin import OperatorAdmin, ReadOnlyOperatorAdmin
+from accounts.services import audit_record
 from webhooks import services
 from webhooks.models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
 @admin.register(Event)
-class EventAdmin(ReadOnly):
+class EventAdmin(ReadOnlyOperatorAdmin):
     list_display = ("id", "type", "account", "created_at", "fanned_out_at")
     list_filter = ("type",)
     list_select_related = ("account",)
@@ -27,16 +23,33 @@ class EventAdmin(ReadOnly):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+class WebhookEndpointAdmin(OperatorAdmin):
     list_display = ("id", "url", "account", "enabled", "disabled_reason", "created_at")
     list_filter = ("enabled",)
     list_select_related = ("account",)
     search_fields = ("id", "url", "account__id", "account__name")
     exclude = ("secret", "previous_secret")
     readonly_fields = ("id", "account", "failing_since", "created_at")
+    actions = ("reenable",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # the owner creates endpoints (and receives the secret) through the API
+
+    @admin.action(description="Re-enable selected disabled endpoints")
+    def reenable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
+        enabled = 0
+        for endpoint in queryset.filter(enabled=False):
+            reason = endpoint.disabled_reason
+            with transaction.atomic():
+                services.webhook_endpoint_update(endpoint=endpoint, enabled=True)
+                audit_record(
+                    operator=request.user,
+                    action="webhook_endpoint.enable",
+                    obj=endpoint,
+                    changes={"enabled": [False, True], "disabled_reason": [reason, ""]},
+                )
+            enabled += 1
+        self.message_user(request, f"{enabled} endpoint(s) enabled again.", messages.SUCCESS)
 
 
 class AttemptInline(admin.TabularInline[DeliveryAttempt, WebhookDelivery]):
@@ -58,7 +71,7 @@ class AttemptInline(admin.TabularInline[DeliveryAttempt, WebhookDelivery]):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ReadOnly):
+class WebhookDeliveryAdmin(ReadOnlyOperatorAdmin):
     list_display = ("id", "endpoint", "event_type", "status", "attempts", "next_attempt_at")
     list_filter = ("status", "event__type", "endpoint")
     list_select_related = ("endpoint", "event")
@@ -72,6 +85,17 @@ class WebhookDeliveryAdmin(ReadOnly):
 
     @admin.action(description="Redeliver selected deliveries")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
-        for delivery in queryset:
-            services.webhook_redeliver(delivery=delivery)
-        self.message_user(request, f"{queryset.count()} delivery(ies) queued again.")
+        redelivered = 0
+        for delivery in queryset.select_related("endpoint"):
+            with transaction.atomic():
+                before = delivery.status
+                services.webhook_redeliver(delivery=delivery)
+                audit_record(
+                    operator=request.user,
+                    action="webhook_delivery.redeliver",
+                    obj=delivery,
+                    changes={"status": [before, delivery.status]},
+                    account_id=delivery.endpoint.account_id,
+                )
+            redelivered += 1
+        self.message_user(request, f"{redelivered} delivery(ies) queued again.", messages.SUCCESS)
