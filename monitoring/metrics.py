@@ -42,6 +42,11 @@ class DatabaseCollector(Collector):
             "1 while a handle's device calls in, 0 once the handle is offline.",
             labels=["handle", "account"],
         )
+        paused = GaugeMetricFamily(
+            "switchboard_handle_paused",
+            "1 while an operator holds a handle's dispatch (admin or pause_handle).",
+            labels=["handle", "account"],
+        )
         for handle in selectors.queues_all():
             labels = [handle.address, str(handle.account_id)]
             depth.add_metric(labels, handle.depth)  # type: ignore[attr-defined]
@@ -49,9 +54,11 @@ class DatabaseCollector(Collector):
             age = (now - queued_at).total_seconds() if queued_at is not None else 0.0
             oldest.add_metric(labels, max(0.0, age))
             online.add_metric(labels, 1.0 if handle.status == handle.Status.ONLINE else 0.0)
+            paused.add_metric(labels, 1.0 if handle.paused else 0.0)
         yield depth
         yield oldest
         yield online
+        yield paused
         yield GaugeMetricFamily(
             "switchboard_devices_online",
             "Live devices that called within SWITCHBOARD_DEVICE_OFFLINE_AFTER seconds.",

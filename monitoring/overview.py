@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from accounts.models import Account
+from handles.models import Handle
 from monitoring import selectors
 
 
@@ -89,7 +90,7 @@ def _handles_offline(now: datetime) -> Card:
         columns=["Handle", "Account", "Offline since"],
         rows=[
             [
-                Cell(handle.address, url=_change("handles.handle", handle.pk)),
+                _handle(handle),
                 _account(handle.account),
                 _ago(handle.status_changed_at, now),
             ]
@@ -98,6 +99,12 @@ def _handles_offline(now: datetime) -> Card:
         more=found.more,
         empty="Every assigned handle is online.",
     )
+
+
+def _handle(handle: Handle) -> Cell:
+    """The handle, linked to its admin page; marked when an operator paused it."""
+    text = f"{handle.address} (paused)" if handle.paused else handle.address
+    return Cell(text, url=_change("handles.handle", handle.pk))
 
 
 def _depth(depth: int) -> str:
@@ -115,13 +122,13 @@ def _queues(now: datetime) -> Card:
         title="Queues backing up",
         description=(
             f"Handles with more than {depth:,} queued messages, or one queued for over "
-            f"{minutes} minutes."
+            f"{minutes} minutes. A paused handle's queue waits for an operator."
         ),
         link=_changelist("messaging.message", status__exact="queued"),
         columns=["Handle", "Account", "Queued", "Oldest queued"],
         rows=[
             [
-                Cell(handle.address, url=_change("handles.handle", handle.pk)),
+                _handle(handle),
                 _account(handle.account),
                 Cell(
                     _depth(handle.depth),

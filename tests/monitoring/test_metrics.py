@@ -10,6 +10,7 @@ import requests
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from handles import services as handle_services
 from handles.models import Device
 from messaging.models import Message
 from tests.conftest import assert_error
@@ -146,3 +147,13 @@ def test_five_sends_end_to_end_move_the_counters_by_five(platform, metrics_on):
         == 5
     )
     assert value(after, "switchboard_devices_online") == 1
+
+
+def test_a_paused_handle_is_paused_in_the_metrics(client, alice, metrics_on):
+    paused = handle_of(alice, "+14155550166", online=True)
+    running = handle_of(alice, "+14155550167", online=True)
+    handle_services.handle_pause(handle=paused)
+    found = scrape(client)
+    account = alice.account.pk
+    assert value(found, "switchboard_handle_paused", handle=paused.address, account=account) == 1
+    assert value(found, "switchboard_handle_paused", handle=running.address, account=account) == 0

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from handles import services as handle_services
 from messaging.models import Message
 from messaging.services import lifecycle
 from tests.monitoring.conftest import card, handle_of, queued, silent_device, stuck_sending
@@ -214,3 +215,11 @@ def test_every_overview_query_of_the_messages_table_has_an_index_to_read(operato
                 plans.append("\n".join(row[0] for row in cursor.fetchall()))
     assert len(plans) >= 3  # queues, failures, stuck in sending
     assert not [plan for plan in plans if "Seq Scan on messaging_message" in plan]
+
+
+def test_a_paused_handle_with_a_waiting_queue_is_marked_paused(operator, alice, settings):
+    settings.SWITCHBOARD_OVERVIEW_QUEUE_DEPTH = 1
+    handle = handle_of(alice, "+14155550170", online=True)
+    queued(alice, handle, 2)
+    handle_services.handle_pause(handle=handle)
+    assert "+14155550170 (paused)" in card(overview(operator), "queues")
