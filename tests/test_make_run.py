@@ -26,6 +26,8 @@ SERVICE_VARIABLES = {
     "SECRET_KEY",
     "DEBUG",
     "ALLOWED_HOSTS",
+    # The test worker's own metrics directory: `make run` empties the one it is given.
+    "PROMETHEUS_MULTIPROC_DIR",
 }
 
 
@@ -39,6 +41,7 @@ def free_port() -> int:
 def test_the_embedded_platform_serves_the_printed_curl_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
     env.update({"SWITCHBOARD_VAR_DIR": str(tmp_path / "var"), "PORT": str(free_port())})
+    env["SWITCHBOARD_METRICS_TOKEN"] = "embedded-metrics-token"
     runner = subprocess.Popen(
         [sys.executable, "scripts/run_embedded.py"],
         cwd=ROOT,
@@ -70,6 +73,45 @@ def test_the_embedded_platform_serves_the_printed_curl_line(tmp_path):
         assert status == "200", body
         assert '"name":"Demo"' in body
         assert (tmp_path / "var" / "switchboard.sqlite3").exists()
+        # /metrics as in production: the web workers' counts, added up (contract.metrics).
+        base_url = curl_line.split()[2].rsplit("/v1/", 1)[0]
+        metrics = subprocess.run(
+            [
+                "curl",
+                "-s",
+                f"{base_url}/metrics",
+                "-H",
+                "Authorization: Bearer embedded-metrics-token",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        assert (
+            'switchboard_http_requests_total{method="GET",route="v1/account",status="200"} 1.0'
+            in metrics
+        ), metrics[-2000:]
+        # The admin looks right on a fresh clone: its page names the product and its CSS is
+        # served (WhiteNoise, from the apps' static folders: nothing was collected).
+        login = subprocess.run(
+            ["curl", "-s", f"{base_url}/admin/login/"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        assert "Switchboard operations" in login
+        assert "/static/admin/css/base.css" in login
+        css = subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}"]
+            + [f"{base_url}/static/admin/css/base.css"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+        assert css.startswith("200 text/css"), css
     finally:
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=30) == 0
