@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 _VAR_DIR = Path(
     os.environ.get("SWITCHBOARD_VAR_DIR") or Path(__file__).resolve().parent.parent / "var"
@@ -77,6 +78,19 @@ HTTP_REQUESTS = Counter(
 )
 
 
+# Each labelled child once per process: `labels()` takes a lock and builds its key on every
+# call (4.4-4.8 µs a request measured here); a dict lookup and the increment take 2.5 µs.
+_children: dict[tuple[object, ...], Any] = {}
+
+
+def _child(metric: Counter | Histogram, *labels: object) -> Any:
+    key = (metric, *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children.setdefault(key, metric.labels(*labels))
+    return child
+
+
 def metrics_directory_prepare() -> int:
     """Remove the files of processes that are no longer running (a previous run's); return
     how many. Called as a process tree starts (gunicorn's master, a Celery worker, beat)."""
@@ -112,11 +126,11 @@ def messages_observe(
     Each observation is (status, channel, dispatch seconds or None, delivery seconds or None).
     """
     for status, channel, dispatch_seconds, delivery_seconds in observations:
-        MESSAGES.labels(status, channel).inc()
+        _child(MESSAGES, status, channel).inc()
         if dispatch_seconds is not None:
-            DISPATCH_LATENCY.labels(channel).observe(max(0.0, dispatch_seconds))
+            _child(DISPATCH_LATENCY, channel).observe(max(0.0, dispatch_seconds))
         if delivery_seconds is not None:
-            DELIVERY_LATENCY.labels(channel).observe(max(0.0, delivery_seconds))
+            _child(DELIVERY_LATENCY, channel).observe(max(0.0, delivery_seconds))
 
 
 def webhook_result(status_code: int | None) -> str:
@@ -134,12 +148,12 @@ def webhook_attempts_observe(attempts: Iterable[tuple[int | None, float]]) -> No
     """Count webhook attempts, each (status code or None, seconds it took)."""
     for status_code, seconds in attempts:
         result = webhook_result(status_code)
-        WEBHOOK_ATTEMPTS.labels(result).inc()
-        WEBHOOK_LATENCY.labels(result).observe(seconds)
+        _child(WEBHOOK_ATTEMPTS, result).inc()
+        _child(WEBHOOK_LATENCY, result).observe(seconds)
 
 
 def sync_action_observe(*, kind: str, outcome: str) -> None:
-    SYNC_ACTIONS.labels(kind, outcome).inc()
+    _child(SYNC_ACTIONS, kind, outcome).inc()
 
 
 class RequestMetricsMiddleware:
@@ -154,5 +168,5 @@ class RequestMetricsMiddleware:
         match = request.resolver_match
         route = match.route if match is not None and match.route else "unmatched"
         method = request.method if request.method in _METHODS else "other"
-        HTTP_REQUESTS.labels(route, method, response.status_code).inc()
+        _child(HTTP_REQUESTS, route, method, response.status_code).inc()
         return response
