@@ -103,9 +103,9 @@ def test_the_embedded_platform_serves_the_printed_curl_line(tmp_path):
         ).stdout
         assert "Switchboard operations" in login
         assert "/static/admin/css/base.css" in login
+        status_and_type = ["-o", "/dev/null", "-w", "%{http_code} %{content_type}"]
         css = subprocess.run(
-            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code} %{content_type}"]
-            + [f"{base_url}/static/admin/css/base.css"],
+            ["curl", "-s", *status_and_type, f"{base_url}/static/admin/css/base.css"],
             capture_output=True,
             text=True,
             timeout=30,
