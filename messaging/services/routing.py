@@ -1,7 +1,7 @@
 """Routing a send: which of the account's handles sends it, on which channel, in which chat.
 
 The sender is the one asked for; else the handle last used with this recipient (a
-conversation keeps its number); else the online handle with the shortest queue. The
+conversation keeps its number); else the online, unpaused handle with the shortest queue. The
 channel is iMessage unless the recipient is known not to be there (or the handle has no
 iMessage), with SMS fallback where allowed.
 
@@ -79,7 +79,8 @@ def _sticky_chat_sql() -> str:
 
 
 def least_busy_handle(account: Account, channel_needed: str | None) -> Handle:
-    """The account's online handle with the shortest queue (that sends `channel_needed`)."""
+    """The account's online, unpaused handle with the shortest queue (that sends
+    `channel_needed`)."""
     handles = [
         h
         for h in Handle.objects.filter(account=account).order_by("created_at", "id")
@@ -97,9 +98,10 @@ def least_busy_handle(account: Account, channel_needed: str | None) -> Handle:
         for device in handle_selectors.live_devices(handles=handles)
     }
 
-    def busyness(handle: Handle) -> tuple[int, int, int]:
+    def busyness(handle: Handle) -> tuple[bool, int, int, int]:
+        # A handle an operator paused is chosen only when no other can send this.
         online = handle_selectors.is_online(last_seen.get(handle.pk))
-        return (0 if online else 1, depth.get(handle.pk, 0), handle.pk)
+        return (handle.paused, 0 if online else 1, depth.get(handle.pk, 0), handle.pk)
 
     return min(handles, key=busyness)
 

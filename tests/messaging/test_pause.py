@@ -17,7 +17,7 @@ from handles import services as handle_services
 from handles.models import Handle
 from messaging.models import Message
 from messaging.services.dispatch import messages_sweep
-from tests.conftest import send
+from tests.conftest import attach_device, send
 from tests.messaging.conftest import device_takes_jobs, dispatch
 from webhooks.models import Event
 
@@ -121,3 +121,17 @@ def test_pause_and_resume_commands_print_json_and_are_audited_as_command_line(al
 def test_pausing_an_unknown_handle_is_a_command_error(db):
     with pytest.raises(CommandError, match="No handle"):
         run("pause_handle", "+14155550999")
+
+
+def test_a_send_without_from_handle_avoids_a_paused_handle(alice, online):
+    other = attach_device(alice.account, "+14155550144")
+    assert other.client.post("/device/v1/heartbeat", {}, format="json").status_code == 200
+    send(
+        alice,
+        to="+14155550100",
+        text="makes the other queue longer",
+        from_handle=other.handle.address,
+    )
+    handle_services.handle_pause(handle=online.handle)
+    message = send(alice, to="+14155550199", text="who sends me?")
+    assert message["from_handle"] == "+14155550144"
