@@ -16,6 +16,7 @@ from handles.models import Device, Handle, Job
 from messaging.models import Message
 from tests.conftest import send
 from tests.messaging.conftest import celery_worker, platform  # noqa: F401  (the real pipeline)
+from tests.webhooks.conftest import receiver_factory  # noqa: F401  (a scripted HTTP receiver)
 
 
 @pytest.fixture

@@ -13,9 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from handles import services as handle_services
 from handles.models import Device
 from messaging.models import Message
-from tests.conftest import assert_error
+from tests.conftest import assert_error, send
 from tests.messaging.conftest import wait_until
 from tests.monitoring.conftest import handle_of, queued, silent_device
+from webhooks import services as webhook_services
 
 TOKEN = "metrics-token-for-tests-0123456789"
 
@@ -157,3 +158,36 @@ def test_a_paused_handle_is_paused_in_the_metrics(client, alice, metrics_on):
     account = alice.account.pk
     assert value(found, "switchboard_handle_paused", handle=paused.address, account=account) == 1
     assert value(found, "switchboard_handle_paused", handle=running.address, account=account) == 0
+
+
+def test_webhook_attempts_are_counted_by_result_with_their_latency(
+    client, alice, metrics_on, receiver_factory
+):
+    receiver = receiver_factory(statuses=[500])
+    endpoint = webhook_services.webhook_endpoint_create(
+        account=alice.account, url=receiver.url, events=["*"]
+    )
+    before = scrape(client)
+    webhook_services.webhook_endpoint_test(endpoint=endpoint)
+    webhook_services.endpoint_drain(endpoint_id=endpoint.id)
+    after = scrape(client)
+    assert len(receiver.received) == 1
+
+    def moved(name: str, result: str) -> float:
+        return value(after, name, result=result) - value(before, name, result=result)
+
+    assert moved("switchboard_webhook_attempts_total", "http_5xx") == 1
+    assert moved("switchboard_webhook_attempts_total", "succeeded") == 0
+    assert moved("switchboard_webhook_attempt_seconds_count", "http_5xx") == 1
+
+
+@pytest.mark.django_db(transaction=True)  # a synchronous action runs outside a transaction
+def test_a_sync_action_on_an_offline_device_is_counted_offline(client, alice, metrics_on):
+    handle = handle_of(alice, "+14155550168", online=True)
+    chat_id = send(alice, to="+14155550199", text="hi", from_handle=handle.address)["chat_id"]
+    labels = {"kind": "typing", "outcome": "offline"}
+    before = value(scrape(client), "switchboard_sync_actions_total", **labels)
+    response = alice.client.post(f"/v1/chats/{chat_id}/typing", {}, format="json")
+    assert_error(response, 503, "device_offline")
+    after = value(scrape(client), "switchboard_sync_actions_total", **labels)
+    assert after - before == 1
