@@ -36,6 +36,7 @@ class Command(JsonCommand):
         except (DomainError, ValidationError) as exc:
             raise CommandError(str(exc)) from exc
         membership = added.membership
+        self.audit("membership.add", membership, changes={"role": [None, membership.role]})
         self.emit(
             {
                 "account_id": account.id,

@@ -19,4 +19,5 @@ class Command(JsonCommand):
         account, issued = services.account_create(
             name=options["name"], owner_email=options["owner_email"], active=not options["inactive"]
         )
+        self.audit("add", account, changes={"name": [None, account.name]})
         self.emit({"account_id": account.id, "api_key": issued.secret})

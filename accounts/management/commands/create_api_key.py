@@ -18,4 +18,5 @@ class Command(JsonCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         account = get_or_fail(Account, options["account_id"], "account")
         issued = services.api_key_create(account=account, name=options["name"])
+        self.audit("api_key.create", issued.api_key)
         self.emit({"key_id": issued.api_key.id, "api_key": issued.secret})

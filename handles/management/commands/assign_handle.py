@@ -4,11 +4,24 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from accounts.management.commands._json import JsonCommand, get_or_fail
 from accounts.models import Account
 from contract.errors import DomainError
 from handles import services
+from handles.addresses import handle_normalize
+from handles.models import Handle
+
+
+def _changes(previous: Handle | None, handle: Handle) -> dict[str, list[Any]]:
+    """The handle's settings that changed: {field: [before, after]}."""
+    fields = ("account_id", "channels", "per_minute", "burst")
+    return {
+        field: [getattr(previous, field, None), getattr(handle, field)]
+        for field in fields
+        if previous is None or getattr(previous, field) != getattr(handle, field)
+    }
 
 
 class Command(JsonCommand):
@@ -30,14 +43,26 @@ class Command(JsonCommand):
         account = get_or_fail(Account, options["account_id"], "account")
         channels = options["channels"].split(",") if options["channels"] else None
         try:
-            handle = services.handle_assign(
-                account=account,
-                address=options["handle"],
-                channels=channels,
-                per_minute=options["per_minute"],
-                burst=options["burst"],
-                move=options["move"],
-            )
+            with transaction.atomic():
+                previous = Handle.objects.filter(
+                    address=handle_normalize(options["handle"])
+                ).first()
+                handle = services.handle_assign(
+                    account=account,
+                    address=options["handle"],
+                    channels=channels,
+                    per_minute=options["per_minute"],
+                    burst=options["burst"],
+                    move=options["move"],
+                )
+                before = previous.account_id if previous is not None else None
+                moved = before is not None and before != account.pk
+                self.audit(
+                    "handle.move" if moved else "handle.assign",
+                    handle,
+                    changes=_changes(previous, handle),
+                    account_id=before if moved else None,
+                )
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         self.emit({"handle": handle.address, "account_id": account.id})

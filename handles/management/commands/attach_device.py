@@ -4,6 +4,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.db import transaction
 
 from accounts.management.commands._json import JsonCommand
 from contract.errors import DomainError
@@ -27,5 +28,7 @@ class Command(JsonCommand):
         handle = Handle.objects.filter(address=address).first()
         if handle is None:
             raise CommandError(f"No handle {address}: assign it to an account first.")
-        issued = services.device_attach(handle=handle, name=options["name"])
+        with transaction.atomic():
+            issued = services.device_attach(handle=handle, name=options["name"])
+            self.audit("device.attach", issued.device)
         self.emit({"device_id": issued.device.id, "device_token": issued.token})

@@ -7,7 +7,6 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from accounts.management.commands._json import JsonCommand
-from accounts.services import audit_record
 from contract.errors import DomainError
 from handles import services
 from handles.addresses import handle_normalize
@@ -37,10 +36,9 @@ class Command(JsonCommand):
         handle = handle_named(options["handle"])
         with transaction.atomic():
             if services.handle_pause(handle=handle):
-                audit_record(
-                    operator=None,
-                    action="handle.pause",
-                    obj=handle,
+                self.audit(
+                    "handle.pause",
+                    handle,
                     changes={"paused": [False, True]},
                     reason=options["reason"],
                 )

@@ -6,7 +6,6 @@ from typing import Any
 from django.db import transaction
 
 from accounts.management.commands._json import JsonCommand
-from accounts.services import audit_record
 from handles import services
 from handles.management.commands.pause_handle import handle_named
 
@@ -22,10 +21,9 @@ class Command(JsonCommand):
         handle = handle_named(options["handle"])
         with transaction.atomic():
             if services.handle_resume(handle=handle):
-                audit_record(
-                    operator=None,
-                    action="handle.resume",
-                    obj=handle,
+                self.audit(
+                    "handle.resume",
+                    handle,
                     changes={"paused": [True, False]},
                     reason=options["reason"],
                 )
