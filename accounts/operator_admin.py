@@ -75,6 +75,8 @@ def _form_changes(form: ModelForm[Any], *, change: bool) -> dict[str, list[Any]]
     for field in form.changed_data:
         before = _plain(form.initial.get(field)) if change else None
         after = _plain(form.cleaned_data.get(field))
+        if change and before == after:  # a form that re-parsed the same value (JSON)
+            continue
         if SECRET_FIELDS.search(field):
             before, after = (before and "(hidden)"), "(hidden)"
         found[field] = [before, after]

@@ -122,3 +122,35 @@ def test_attaching_a_device_from_admin_is_audited(operator, alice):
     assert list(AuditEntry.objects.values_list("action", "object_id", "account_id")) == [
         ("device.attach", device.pk, alice.account.pk)
     ]
+
+
+def test_changing_a_handles_pace_in_admin_records_before_and_after(operator, alice, calling):
+    page = operator.get(f"{HANDLES}{calling.handle.pk}/change/")
+    assert page.status_code == 200
+    response = operator.post(
+        f"{HANDLES}{calling.handle.pk}/change/",
+        {
+            "address": "+14155550123",
+            "channels": '["imessage", "sms"]',
+            "per_minute": "30",
+            "burst": "2",
+            "devices-TOTAL_FORMS": "1",
+            "devices-INITIAL_FORMS": "1",
+            "devices-MIN_NUM_FORMS": "0",
+            "devices-MAX_NUM_FORMS": "1000",
+            "devices-0-id": calling.device.pk,
+            "devices-0-handle": str(calling.handle.pk),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert (Handle.objects.get(pk=calling.handle.pk).per_minute, Handle.objects.get().burst) == (
+        30,
+        2,
+    )
+    entry = AuditEntry.objects.get()
+    assert (entry.operator_name, entry.action, entry.account_id) == (
+        "operator",
+        "change",
+        alice.account.pk,
+    )
+    assert entry.changes == {"per_minute": [60, 30], "burst": [5, 2]}
