@@ -13,6 +13,11 @@
 - The response is stored in the same transaction as the work: a 5xx rolls both back, and
   429/401 are decided before the work starts, so none of them is stored and a retry runs.
   Any other error (4xx) rolls back all the work its request did, then is stored on its own.
+- Where a view's work touches nothing but the database (`checked_at_store`, the send path),
+  the stored response is not looked up before the work: the work runs and the response is
+  stored with `INSERT … ON CONFLICT`, which also replaces a record past its retention; a
+  conflict with a live record (a repeat after its lock expired) rolls all the work back and
+  answers as a repeat does. One statement fewer for every first request.
 - A secret shown once (a new API key, a webhook signing secret) is never stored: its field
   is null in the stored response, so a replay says what was created but not the secret.
 - Views whose work is a synchronous device action (the device must see the job before the
@@ -183,6 +188,10 @@ class _Discarded(Exception):
         self.response = response
 
 
+class _KeyTaken(Exception):
+    """The key has a live stored response (found by the store itself, `checked_at_store`)."""
+
+
 def _store(
     request: Request,
     account: Account,
@@ -190,8 +199,13 @@ def _store(
     fingerprint: str,
     response: HttpResponseBase,
     redact: tuple[str, ...],
+    *,
+    unless_live: bool = False,
 ) -> bool:
-    """Store the response for replays, if it is one that is stored; whether it was."""
+    """Store the response for replays, if it is one that is stored; whether it was.
+
+    `unless_live`: the key was not looked up first. A record of the key past its retention
+    is replaced; a live one is left as it is and `_KeyTaken` raised."""
     if not _storable(response.status_code):
         return False
     record = IdempotencyRecord(
@@ -208,9 +222,15 @@ def _store(
     # By hand, not `create()`: this runs on every write with a key (see contract.raw).
     # With what the work left to the end of its transaction (contract.transactions): one
     # statement, right before the commit.
-    sql, params = with_late(_insert_sql(), raw.insert_params(record, skip_auto=True))
+    params = raw.insert_params(record, skip_auto=True)
+    if unless_live:
+        sql, params = with_late(_upsert_sql(), [*params, _expires_before()])
+    else:
+        sql, params = with_late(_insert_sql(), params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        if unless_live and cursor.rowcount == 0:
+            raise _KeyTaken()
     return True
 
 
@@ -222,6 +242,23 @@ def _insert_sql() -> str:
         f"INSERT INTO {raw.table(IdempotencyRecord)} ({names}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * count)})"
     )
+
+
+@functools.cache
+def _upsert_sql() -> str:
+    """The insert, replacing a record of the same key only if it is past its retention."""
+    names = raw.insert_columns(IdempotencyRecord, skip_auto=True)
+    table = raw.table(IdempotencyRecord)
+    updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names.split(", "))
+    return (
+        f"{_insert_sql()} ON CONFLICT (account_id, key) DO UPDATE SET {updates} "
+        f"WHERE {table}.created_at < %s"
+    )
+
+
+def _expires_before() -> Any:
+    """Records created before this are past their retention."""
+    return timezone.now() - timedelta(hours=int(settings.SWITCHBOARD_IDEMPOTENCY_TTL_HOURS))
 
 
 @functools.cache
@@ -243,10 +280,7 @@ def _live_record(*, account: Account, key: str) -> IdempotencyRecord | None:
     """The stored response of this key, unless past its retention (then deleted: the key is
     free again)."""
     record = _record_get(account=account, key=key)
-    expires_before = timezone.now() - timedelta(
-        hours=int(settings.SWITCHBOARD_IDEMPOTENCY_TTL_HOURS)
-    )
-    if record is not None and record.created_at < expires_before:
+    if record is not None and record.created_at < _expires_before():
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         return None
     return record
@@ -270,8 +304,12 @@ def run_idempotently(
     respond: Callable[[], HttpResponseBase],
     in_transaction: bool = True,
     redact: tuple[str, ...] = (),
+    checked_at_store: bool = False,
 ) -> HttpResponseBase:
-    """Run `respond` at most once per (account, key); replay or refuse repeats."""
+    """Run `respond` at most once per (account, key); replay or refuse repeats.
+
+    `checked_at_store`: `respond` changes nothing outside the database, so it may run before
+    the key is looked up (the store finds a live record, and all of the work is rolled back)."""
     fingerprint = request_fingerprint(request)
     lock_key = idempotency_lock_key(account_id=account.pk, key=key)
     if not _lock_take(request, lock_key):
@@ -282,7 +320,17 @@ def run_idempotently(
             raise IdempotencyKeyInUse()
         return _repeat(record, key=key, fingerprint=fingerprint)
     stored = False
+    # On PostgreSQL only (ON CONFLICT … WHERE), and only in the all-or-nothing transaction.
+    unless_live = checked_at_store and in_transaction and connection.vendor == "postgresql"
     try:
+        if unless_live:
+            try:
+                stored, response = _run_in_transaction(
+                    request, account, key, fingerprint, respond, redact, unless_live=True
+                )
+                return response
+            except _KeyTaken:
+                unless_live = False  # a repeat: answered below, as when it is looked up first
         record = _live_record(account=account, key=key)
         if record is not None:
             return _repeat(record, key=key, fingerprint=fingerprint)
@@ -291,23 +339,44 @@ def run_idempotently(
             if hasattr(response, "render"):
                 response.render()
         else:
-            try:
-                with all_or_nothing():
-                    response = respond()
-                    if hasattr(response, "render"):
-                        response.render()
-                    if response.status_code >= 400:
-                        # Errors change nothing: drop all the work (and its on-commit tasks;
-                        # no savepoint to keep, the record is stored on its own below), keep
-                        # the answer so a retry of the same request gets the same answer.
-                        raise _Discarded(response)
-                    committed = _store(request, account, key, fingerprint, response, redact)
-                stored = committed
-                return response
-            except _Discarded as discarded:
-                response = discarded.response
+            stored, response = _run_in_transaction(
+                request, account, key, fingerprint, respond, redact, unless_live=False
+            )
+            return response
         stored = _store(request, account, key, fingerprint, response, redact)
         return response
     finally:
         if not stored:  # nothing to replay: the next request with the key runs
             _lock_release(request, lock_key)
+
+
+def _run_in_transaction(
+    request: Request,
+    account: Account,
+    key: str,
+    fingerprint: str,
+    respond: Callable[[], HttpResponseBase],
+    redact: tuple[str, ...],
+    *,
+    unless_live: bool,
+) -> tuple[bool, HttpResponseBase]:
+    """Run `respond` and store its response in one transaction; (whether it was stored, the
+    response). An error response rolls the work back and is stored on its own."""
+    try:
+        with all_or_nothing():
+            response = respond()
+            if hasattr(response, "render"):
+                response.render()
+            if response.status_code >= 400:
+                # Errors change nothing: drop all the work (and its on-commit tasks; no
+                # savepoint to keep, the record is stored on its own below), keep the answer
+                # so a retry of the same request gets the same answer.
+                raise _Discarded(response)
+            stored = _store(
+                request, account, key, fingerprint, response, redact, unless_live=unless_live
+            )
+        return stored, response
+    except _Discarded as discarded:
+        response = discarded.response
+    stored = _store(request, account, key, fingerprint, response, redact, unless_live=unless_live)
+    return stored, response

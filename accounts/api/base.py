@@ -31,6 +31,9 @@ class AccountApiView(ApiView):
     idempotent_in_transaction = True
     # Fields of `data` that hold a secret shown once: never stored for a replay.
     idempotency_redacted_fields: tuple[str, ...] = ()
+    # True where the writes change nothing outside the database (no file, no call out): the
+    # key is then checked when the response is stored, not before (accounts.idempotency).
+    idempotency_checked_at_store = False
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         try:
@@ -55,4 +58,5 @@ class AccountApiView(ApiView):
             respond=respond,
             in_transaction=self.idempotent_in_transaction,
             redact=self.idempotency_redacted_fields,
+            checked_at_store=self.idempotency_checked_at_store,
         )

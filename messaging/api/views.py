@@ -41,6 +41,9 @@ class WaitsOnDeviceView(AccountApiView):
 
 
 class MessageListView(AccountApiView):
+    # A send writes rows and wakes the dispatcher after commit, nothing else.
+    idempotency_checked_at_store = True
+
     def allowed_query_params_for(self, request: Request) -> frozenset[str]:
         return FILTER_NAMES if request.method == "GET" else frozenset()
 

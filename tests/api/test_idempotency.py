@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 import requests
 import time_machine
+from django.core.cache import cache
 from django.utils import timezone
 
 from accounts import services as account_services
+from accounts.idempotency import idempotency_lock_key
 from accounts.models import ApiKey, IdempotencyRecord
 from accounts.tasks import idempotency_records_purge
 from messaging.models import Message
@@ -114,6 +116,36 @@ def test_the_purge_task_forgets_records_older_than_24_hours(alice):
         summary = idempotency_records_purge()
     assert summary == {"deleted": 1}
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["to-keep"]
+
+
+def test_a_repeat_after_its_lock_expired_is_replayed_and_sends_nothing(alice):
+    first = send(alice, "late-retry")
+    cache.delete(idempotency_lock_key(account_id=alice.account.pk, key="late-retry"))
+    repeat = send(alice, "late-retry")
+    assert repeat.status_code == 202
+    assert repeat["Idempotent-Replayed"] == "true"
+    assert repeat.content == first.content
+    assert Message.objects.filter(text="ci").count() == 1
+
+
+def test_another_request_with_a_key_whose_lock_expired_is_rejected_and_sends_nothing(alice):
+    send(alice, "late-other")
+    cache.delete(idempotency_lock_key(account_id=alice.account.pk, key="late-other"))
+    assert_error(send(alice, "late-other", text="other"), 422, "idempotency_key_reused")
+    assert Message.objects.filter(text="other").count() == 0
+    assert IdempotencyRecord.objects.filter(key="late-other").count() == 1
+
+
+def test_a_key_reused_after_24_hours_stores_the_new_response_for_its_replays(alice):
+    send(alice, "reused-key")
+    with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1)):
+        again = send(alice, "reused-key", text="second")
+        replay = send(alice, "reused-key", text="second")
+    assert again.status_code == 202
+    assert replay["Idempotent-Replayed"] == "true"
+    assert replay.content == again.content
+    assert IdempotencyRecord.objects.filter(key="reused-key").count() == 1
+    assert Message.objects.filter(text="second").count() == 1
 
 
 def test_a_request_while_the_first_is_running_is_in_use(alice, monkeypatch):
