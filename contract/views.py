@@ -8,12 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from contract.errors import InvalidRequest, NotFound
 from contract.ids import names_nothing
+from contract.negotiation import RememberedContentNegotiation
 from contract.ratelimit import apply_rate_limit_headers, failed_auth_check_deferred
 from contract.uploads import install_upload_handler
 
@@ -22,6 +24,7 @@ class ApiView(APIView):
     """An API view. Subclasses name the query parameters they accept."""
 
     allowed_query_params: frozenset[str] = frozenset()
+    content_negotiation_class: type[BaseContentNegotiation] = RememberedContentNegotiation
     # OPTIONS is 405 `method_not_allowed` like any method a path does not serve, with `Allow`
     # naming those it does: no CORS preflight to answer (API keys are server-side secrets), and
     # DRF's OPTIONS metadata is neither our envelope nor meant for clients (docs/api.md).
