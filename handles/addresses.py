@@ -7,6 +7,7 @@ email address (iMessage only), lower-cased. Anything else is 400 `invalid_handle
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -26,8 +27,13 @@ def is_email(handle: str) -> bool:
 
 
 def _normalize(raw: object) -> str | None:
-    if not isinstance(raw, str):
-        return None
+    return _normalize_text(raw) if isinstance(raw, str) else None
+
+
+# A pure function of its text, and `phonenumbers` is a good part of a send's validation:
+# the numbers an account writes to again and again are worked out once per process.
+@lru_cache(maxsize=8192)
+def _normalize_text(raw: str) -> str | None:
     value = raw.strip()
     if not value or len(value) > MAX_LENGTH:
         return None
