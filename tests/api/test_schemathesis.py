@@ -280,6 +280,8 @@ def test_schemathesis_finds_nothing_the_document_does_not_say(platform: Any, set
     # The run is one client hammering one key from one address.
     settings.SWITCHBOARD_FAILED_AUTH_PER_MINUTE = 1_000_000
     settings.SWITCHBOARD_SYNC_ACTION_TIMEOUT = 3
+    # /metrics as deployed with its token set (unset, it is a 404 by design): no API key opens it.
+    settings.SWITCHBOARD_METRICS_TOKEN = "schemathesis-never-sends-this-token"
     account_services.account_set_rate_limit(account=platform.account, per_minute=1_000_000)
     platform.handle("+14155550100")
     # The device endpoints are driven with a device of another account's handle, so that
