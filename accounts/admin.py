@@ -179,18 +179,26 @@ class IdempotencyRecordAdmin(ReadOnlyOperatorAdmin):
     exclude = ["body"]
 
 
+# The audit log's filters offer what its latest rows hold (and staff, and every known action),
+# never a DISTINCT over the whole log; any value still filters (`?account=acct_…`).
+RECENT_ROWS = 500
+
+
+def _recent(field: str) -> list[Any]:
+    """The distinct values of `field` in the latest `RECENT_ROWS` rows of the log, in order."""
+    values = AuditEntry.objects.order_by("-at", "-id").values_list(field, flat=True)
+    return sorted({value for value in values[:RECENT_ROWS] if value is not None})
+
+
 class OperatorFilter(admin.SimpleListFilter):
-    """Who did it: each operator name that appears in the log, "command-line" included."""
+    """Who did it: staff, "command-line", and whoever appears in the latest rows."""
 
     title = "operator"
     parameter_name = "operator"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        names = (
-            AuditEntry.objects.order_by("operator_name")
-            .values_list("operator_name", flat=True)
-            .distinct()
-        )
+        staff = User.objects.filter(is_staff=True).values_list("username", flat=True)
+        names = sorted({AuditEntry.COMMAND_LINE, *staff, *_recent("operator_name")})
         return [(name, name) for name in names]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -202,7 +210,7 @@ class ActionFilter(OperatorFilter):
     parameter_name = "action"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        names = AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct()
+        names = sorted({*AuditEntry.ACTIONS, *_recent("action")})
         return [(name, name) for name in names]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -214,8 +222,8 @@ class AccountFilter(OperatorFilter):
     parameter_name = "account"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        ids = AuditEntry.objects.exclude(account_id=None).values("account_id").distinct()
-        return [(account.pk, str(account)) for account in Account.objects.filter(pk__in=ids)]
+        accounts = Account.objects.filter(pk__in=_recent("account_id")).order_by("name")
+        return [(account.pk, str(account)) for account in accounts]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(account_id=self.value()) if self.value() else queryset

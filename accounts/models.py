@@ -120,6 +120,28 @@ class AuditEntry(models.Model):
     """
 
     COMMAND_LINE = "command-line"
+    # What operators do (docs/operations.md, "The audit trail"); the log's action filter.
+    ACTIONS = (
+        "add",
+        "change",
+        "delete",
+        "account.activate",
+        "account.suspend",
+        "account.rate_limit",
+        "api_key.create",
+        "api_key.revoke",
+        "api_key.rate_limit",
+        "membership.add",
+        "handle.assign",
+        "handle.move",
+        "handle.pause",
+        "handle.resume",
+        "device.attach",
+        "message.retry",
+        "message.cancel",
+        "webhook_delivery.redeliver",
+        "webhook_endpoint.enable",
+    )
 
     at = models.DateTimeField(default=timezone.now)
     operator = models.ForeignKey(
