@@ -70,6 +70,7 @@ SYNC_ACTIONS = Counter(
     "outcome: succeeded, failed (the device said so), timeout, offline.",
     ["kind", "outcome"],
 )
+_STATIC_PREFIX = "/static/"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HTTP_REQUESTS = Counter(
     "switchboard_http_requests",
@@ -166,7 +167,10 @@ class RequestMetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         match = request.resolver_match
-        route = match.route if match is not None and match.route else "unmatched"
+        if match is not None and match.route:
+            route = match.route
+        else:  # WhiteNoise answers static files before any URL is resolved
+            route = "static" if request.path.startswith(_STATIC_PREFIX) else "unmatched"
         method = request.method if request.method in _METHODS else "other"
         _child(HTTP_REQUESTS, route, method, response.status_code).inc()
         return response

@@ -191,3 +191,17 @@ def test_a_sync_action_on_an_offline_device_is_counted_offline(client, alice, me
     assert_error(response, 503, "device_offline")
     after = value(scrape(client), "switchboard_sync_actions_total", **labels)
     assert after - before == 1
+
+
+def test_static_files_and_unknown_paths_are_counted_apart(client, db, metrics_on):
+    static = {"route": "static", "method": "GET", "status": "200"}
+    unknown = {"route": "unmatched", "method": "GET", "status": "404"}
+    before = scrape(client)
+    assert client.get("/static/monitoring/overview.css").status_code == 200
+    assert client.get("/no/such/path").status_code == 404
+    after = scrape(client)
+    for labels in (static, unknown):
+        moved = value(after, "switchboard_http_requests_total", **labels) - value(
+            before, "switchboard_http_requests_total", **labels
+        )
+        assert moved == 1, labels
