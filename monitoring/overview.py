@@ -6,8 +6,10 @@ in the apps' admin modules), and each row to the object's own admin page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -65,19 +67,6 @@ def _account(account: Account | None) -> Cell:
     if account is None:
         return Cell("—")
     return Cell(account.name, url=_change("accounts.account", account.pk), title=account.pk)
-
-
-def overview(*, now: datetime | None = None) -> list[Card]:
-    """Every card of the overview, in the order an operator reads them."""
-    now = now or timezone.now()
-    return [
-        _handles_offline(now),
-        _queues(now),
-        _failures(now),
-        _stuck_sending(now),
-        _endpoints(now),
-        _devices(now),
-    ]
 
 
 def _handles_offline(now: datetime) -> Card:
@@ -265,3 +254,22 @@ def _devices(now: datetime) -> Card:
         more=found.more,
         empty="Every live device called in.",
     )
+
+
+# Each card, in the order an operator reads them, with the permission it needs: what the
+# admin would show this operator of the objects it lists (a staff user who may not view
+# messages sees no card of messages, and no query is made for it).
+CARDS: list[tuple[str, Callable[[datetime], Card]]] = [
+    ("handles.view_handle", _handles_offline),
+    ("handles.view_handle", _queues),
+    ("messaging.view_message", _failures),
+    ("messaging.view_message", _stuck_sending),
+    ("webhooks.view_webhookendpoint", _endpoints),
+    ("handles.view_device", _devices),
+]
+
+
+def overview(*, user: Any, now: datetime | None = None) -> list[Card]:
+    """The cards `user` may see, in the order an operator reads them."""
+    now = now or timezone.now()
+    return [card(now) for permission, card in CARDS if user.has_perm(permission)]

@@ -22,5 +22,5 @@ class OperationsAdminSite(admin.AdminSite):
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> TemplateResponse:
-        context = {"overview": overview(), **(extra_context or {})}
+        context = {"overview": overview(user=request.user), **(extra_context or {})}
         return super().index(request, extra_context=context)

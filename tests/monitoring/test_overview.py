@@ -9,7 +9,10 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -223,3 +226,18 @@ def test_a_paused_handle_with_a_waiting_queue_is_marked_paused(operator, alice, 
     queued(alice, handle, 2)
     handle_services.handle_pause(handle=handle)
     assert "+14155550170 (paused)" in card(overview(operator), "queues")
+
+
+def test_a_staff_member_sees_only_the_cards_of_what_they_may_view(alice):
+    handle_of(alice, "+14155550171")
+    user = get_user_model().objects.create_user(
+        "support", "support@example.com", "pw", is_staff=True
+    )
+    user.user_permissions.add(Permission.objects.get(codename="view_handle"))
+    client = Client()
+    client.force_login(user)
+    page = overview(client)
+    assert "+14155550171" in card(page, "handles-offline")
+    assert 'id="card-failures"' not in page
+    assert 'id="card-endpoints"' not in page
+    assert 'id="card-devices"' not in page
