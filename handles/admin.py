@@ -20,11 +20,16 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from accounts.models import Account
-from accounts.operator_admin import OperatorAdmin, ReadOnlyOperatorAdmin, confirmation_page
+from accounts.operator_admin import (
+    OperatorAdmin,
+    ReadOnlyOperatorAdmin,
+    confirmation_page,
+    values_filter,
+)
 from accounts.services import audit_record
 from contract.caching import no_store
 from contract.errors import DomainError
-from handles import selectors, services
+from handles import registry, selectors, services
 from handles.models import Device, DeviceEvent, Handle, HandleStatusChange, Job
 
 
@@ -214,7 +219,7 @@ class HandleStatusChangeAdmin(ReadOnlyOperatorAdmin):
 @admin.register(Job)
 class JobAdmin(ReadOnlyOperatorAdmin):
     list_display = ["id", "kind", "handle", "status", "deliveries", "created_at", "finished_at"]
-    list_filter = ["status", "kind"]
+    list_filter = ["status", values_filter("kind", title="kind")]
     list_select_related = ["handle"]
     search_fields = ["id", "handle__address"]
 
@@ -222,6 +227,6 @@ class JobAdmin(ReadOnlyOperatorAdmin):
 @admin.register(DeviceEvent)
 class DeviceEventAdmin(ReadOnlyOperatorAdmin):
     list_display = ["external_id", "type", "handle", "received_at"]
-    list_filter = ["type"]
+    list_filter = [values_filter("type", title="type", known=registry.device_event_types)]
     list_select_related = ["handle"]
     search_fields = ["external_id", "handle__address"]

@@ -8,16 +8,17 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.operator_admin import OperatorAdmin, ReadOnlyOperatorAdmin
+from accounts.operator_admin import OperatorAdmin, ReadOnlyOperatorAdmin, values_filter
 from accounts.services import audit_record
 from webhooks import services
+from webhooks.events import EVENT_TYPES
 from webhooks.models import DeliveryAttempt, Event, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(Event)
 class EventAdmin(ReadOnlyOperatorAdmin):
     list_display = ("id", "type", "account", "created_at", "fanned_out_at")
-    list_filter = ("type",)
+    list_filter = (values_filter("type", title="type", known=lambda: EVENT_TYPES),)
     list_select_related = ("account",)
     search_fields = ("id", "account__id")
 
@@ -73,7 +74,11 @@ class AttemptInline(admin.TabularInline[DeliveryAttempt, WebhookDelivery]):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyOperatorAdmin):
     list_display = ("id", "endpoint", "event_type", "status", "attempts", "next_attempt_at")
-    list_filter = ("status", "event__type", "endpoint")
+    list_filter = (
+        "status",
+        values_filter("event__type", title="event type", known=lambda: EVENT_TYPES),
+        "endpoint",
+    )
     list_select_related = ("endpoint", "event")
     search_fields = ("id", "event__id", "endpoint__id", "endpoint__url")
     inlines = (AttemptInline,)
