@@ -11,12 +11,20 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
+from contract.metrics import metrics_directory_prepare
 from handles import services as handle_services
 from handles.models import Device, Handle, Job
 from messaging.models import Message
 from tests.conftest import send
 from tests.messaging.conftest import celery_worker, platform  # noqa: F401  (the real pipeline)
 from tests.webhooks.conftest import receiver_factory  # noqa: F401  (a scripted HTTP receiver)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _metrics_directory_swept() -> None:
+    """Every test process leaves its files in this worker's metrics directory; those of
+    processes gone are removed once a session, as a deployment's processes do at start."""
+    metrics_directory_prepare()
 
 
 @pytest.fixture
