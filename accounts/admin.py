@@ -122,11 +122,13 @@ class AccountAdmin(OperatorAdmin):
         self.message_user(request, f"{changed} account(s) {done}.", messages.SUCCESS)
         return None
 
-    @admin.action(description="Activate selected accounts…")
+    @admin.action(description="Activate selected accounts…", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
         return self._set_active(request, queryset, active=True)
 
-    @admin.action(description="Suspend selected accounts (their keys get 403)…")
+    @admin.action(
+        description="Suspend selected accounts (their keys get 403)…", permissions=["change"]
+    )
     def suspend(self, request: HttpRequest, queryset: QuerySet[Account]) -> HttpResponse | None:
         return self._set_active(request, queryset, active=False)
 
@@ -162,7 +164,7 @@ class ApiKeyAdmin(OperatorAdmin):
         # A key's secret is shown once, by `create_api_key` or the dashboard.
         return False
 
-    @admin.action(description="Revoke selected API keys")
+    @admin.action(description="Revoke selected API keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for api_key in queryset:
             with transaction.atomic():

@@ -102,7 +102,9 @@ class HandleAdmin(OperatorAdmin):
     def pacing(self, handle: Handle) -> str:
         return f"{handle.per_minute}/min, burst {handle.burst}"
 
-    @admin.action(description="Pause selected handles (messages wait, queued)")
+    @admin.action(
+        description="Pause selected handles (messages wait, queued)", permissions=["change"]
+    )
     def pause(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
         paused = 0
         for handle in queryset:
@@ -117,7 +119,9 @@ class HandleAdmin(OperatorAdmin):
                     paused += 1
         self.message_user(request, f"{paused} handle(s) paused.", messages.SUCCESS)
 
-    @admin.action(description="Resume selected handles (their queues drain)")
+    @admin.action(
+        description="Resume selected handles (their queues drain)", permissions=["change"]
+    )
     def resume(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
         resumed = 0
         for handle in queryset:
@@ -132,7 +136,7 @@ class HandleAdmin(OperatorAdmin):
                     resumed += 1
         self.message_user(request, f"{resumed} handle(s) resumed.", messages.SUCCESS)
 
-    @admin.action(description="Move selected handles to another account…")
+    @admin.action(description="Move selected handles to another account…", permissions=["change"])
     def move(self, request: HttpRequest, queryset: QuerySet[Handle]) -> HttpResponse | None:
         """Ask for the target account, saying how many waiting messages each move fails; then
         move them (`handle_assign(move=True)`: the old account's waiting messages fail)."""
@@ -177,7 +181,7 @@ class HandleAdmin(OperatorAdmin):
         self.message_user(request, f"{moved} handle(s) moved to {target}.", messages.SUCCESS)
         return None
 
-    @admin.action(description="Attach a new device (shows its token once)")
+    @admin.action(description="Attach a new device (shows its token once)", permissions=["change"])
     def attach_device(self, request: HttpRequest, queryset: QuerySet[Handle]) -> HttpResponse:
         """Attach a device to each selected handle and show the tokens on a page of their own.
 

@@ -87,7 +87,7 @@ class MessageAdmin(OperatorAdmin):
                 self.message_user(request, f"{message.id}: {exc.message}", messages.WARNING)
         return done
 
-    @admin.action(description="Retry selected failed messages")
+    @admin.action(description="Retry selected failed messages", permissions=["change"])
     def retry(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         retried = self._apply(
             request,
@@ -98,7 +98,10 @@ class MessageAdmin(OperatorAdmin):
         )
         self.message_user(request, f"{retried} message(s) queued again.", messages.SUCCESS)
 
-    @admin.action(description="Cancel selected queued messages (they fail as canceled)")
+    @admin.action(
+        description="Cancel selected queued messages (they fail as canceled)",
+        permissions=["change"],
+    )
     def cancel(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         canceled = self._apply(
             request,

@@ -36,7 +36,7 @@ class WebhookEndpointAdmin(OperatorAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # the owner creates endpoints (and receives the secret) through the API
 
-    @admin.action(description="Re-enable selected disabled endpoints")
+    @admin.action(description="Re-enable selected disabled endpoints", permissions=["change"])
     def reenable(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         enabled = 0
         for endpoint in queryset.filter(enabled=False):
@@ -84,11 +84,15 @@ class WebhookDeliveryAdmin(ReadOnlyOperatorAdmin):
     inlines = (AttemptInline,)
     actions = ("redeliver",)
 
+    def has_redeliver_permission(self, request: HttpRequest) -> bool:
+        # The list is read-only (no one edits a delivery), yet sending one again is a change.
+        return request.user.has_perm("webhooks.change_webhookdelivery")
+
     @admin.display(description="event")
     def event_type(self, delivery: WebhookDelivery) -> str:
         return delivery.event.type
 
-    @admin.action(description="Redeliver selected deliveries")
+    @admin.action(description="Redeliver selected deliveries", permissions=["redeliver"])
     def redeliver(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         redelivered = 0
         for delivery in queryset.select_related("endpoint"):

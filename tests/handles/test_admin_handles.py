@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from accounts.models import AuditEntry
@@ -154,3 +156,17 @@ def test_changing_a_handles_pace_in_admin_records_before_and_after(operator, ali
         alice.account.pk,
     )
     assert entry.changes == {"per_minute": [60, 30], "burst": [5, 2]}
+
+
+def test_staff_who_may_only_view_handles_cannot_pause_them(alice):
+    viewer = get_user_model().objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_handle"))
+    client = Client()
+    client.force_login(viewer)
+    handle = Handle.objects.create(account=alice.account, address="+14155550123")
+    page = client.get(HANDLES)
+    assert page.status_code == 200
+    assert 'value="pause"' not in page.content.decode()
+    run_action(client, HANDLES, "pause", [handle.pk])
+    assert Handle.objects.get(pk=handle.pk).paused is False
+    assert not AuditEntry.objects.exists()
