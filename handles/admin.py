@@ -164,6 +164,9 @@ class HandleAdmin(OperatorAdmin):
         moved = 0
         for handle in handles:
             before = handle.account_id
+            if before == target.pk:
+                self.message_user(request, f"{handle} is already {target}'s.", messages.WARNING)
+                continue
             try:
                 with transaction.atomic():
                     services.handle_assign(account=target, address=handle.address, move=True)

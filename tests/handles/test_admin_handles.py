@@ -170,3 +170,13 @@ def test_staff_who_may_only_view_handles_cannot_pause_them(alice):
     run_action(client, HANDLES, "pause", [handle.pk])
     assert Handle.objects.get(pk=handle.pk).paused is False
     assert not AuditEntry.objects.exists()
+
+
+def test_moving_a_handle_to_its_own_account_changes_nothing(operator, alice):
+    handle = Handle.objects.create(account=alice.account, address="+14155550123")
+    run_action(operator, HANDLES, "move", [handle.pk], confirm="yes", account=alice.account.pk)
+    assert result_messages(operator.get(HANDLES)) == [
+        f"+14155550123 is already {alice.account}'s.",
+        f"0 handle(s) moved to {alice.account}.",
+    ]
+    assert not AuditEntry.objects.exists()
