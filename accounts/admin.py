@@ -16,6 +16,8 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 
 from accounts import services
 from accounts.dashboard import usage_today_many
@@ -240,7 +242,7 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
         "operator_name",
         "action",
         "object_type",
-        "object_repr",
+        "object_link",
         "account",
         "changes",
         "reason",
@@ -259,6 +261,16 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+    @admin.display(description="object", ordering="object_repr")
+    def object_link(self, entry: AuditEntry) -> str:
+        """The object as it read, linked to its admin page while it has one (no query)."""
+        app_label, _, model_name = entry.object_type.partition(".")
+        try:
+            url = reverse(f"admin:{app_label}_{model_name}_change", args=[entry.object_id])
+        except NoReverseMatch:
+            return entry.object_repr
+        return format_html('<a href="{}">{}</a>', url, entry.object_repr)
 
 
 # People and their permissions are operators' writes too: Django's own admins, audited.

@@ -74,7 +74,14 @@ class HandleAdmin(OperatorAdmin):
     list_select_related = ["account"]
     search_fields = ["address", "account__id", "account__name"]
     # Moving a number between tenants is the "move" action's job (or `assign_handle --move`).
-    readonly_fields = ["account", "status", "status_changed_at", "paused", "created_at"]
+    readonly_fields = [
+        "account",
+        "status",
+        "status_changed_at",
+        "paused",
+        "paused_at",
+        "created_at",
+    ]
     inlines = [DeviceInline]
     actions = ["pause", "resume", "move", "attach_device"]
 

@@ -204,3 +204,9 @@ def test_adding_a_user_in_admin_is_audited_without_the_password(operator):
     )
     assert entry.changes["username"] == [None, "newop"]
     assert password not in json.dumps(entry.changes)
+
+
+def test_an_audit_row_links_to_its_objects_admin_page(operator, alice):
+    services.audit_record(operator=None, action="account.suspend", obj=alice.account)
+    html = operator.get(AUDIT).content.decode()
+    assert f'<a href="/admin/accounts/account/{alice.account.pk}/change/">Alice Co' in html
