@@ -22,6 +22,8 @@ from messaging.models import Chat, Message, MessageStatusEvent
 from tests.operator_support import operator_client
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
+pytestmark = pytest.mark.slow(seconds=40)
+
 ROWS = 200
 # Session, user, the bounded count, the page, and one a filter that lists choices; measured
 # 4-8 (axes' own lists are the 8).
