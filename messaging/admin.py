@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from accounts.operator_admin import OperatorAdmin
 from accounts.services import audit_record
 from contract.errors import DomainError
+from messaging import selectors
 from messaging.models import Chat, Message, MessageStatusEvent
 from messaging.services import lifecycle
 
@@ -31,6 +32,21 @@ class StatusHistoryInline(admin.TabularInline[MessageStatusEvent, Message]):
         return False
 
 
+class StuckInSendingFilter(admin.SimpleListFilter):
+    """`?stuck=1`: what the overview's "Stuck in sending" card lists (monitoring)."""
+
+    title = "stuck in sending"
+    parameter_name = "stuck"
+
+    def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
+        return [("1", "In sending past the sync timeout")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> QuerySet[Message]:
+        if self.value() != "1":
+            return queryset
+        return queryset.filter(selectors.stuck_in_sending())
+
+
 @admin.register(Message)
 class MessageAdmin(OperatorAdmin):
     list_display = (
@@ -43,7 +59,7 @@ class MessageAdmin(OperatorAdmin):
         "status",
         "created_at",
     )
-    list_filter = ("status", "channel", "direction", "account")
+    list_filter = ("status", StuckInSendingFilter, "channel", "direction", "account")
     list_select_related = ("account",)
     search_fields = ("id", "from_handle", "to", "upstream_id", "chat__id")
     readonly_fields = tuple(f.name for f in Message._meta.fields)

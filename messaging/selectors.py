@@ -1,4 +1,5 @@
-"""Reads of chats and messages, always scoped to one account (or one device's handle)."""
+"""Reads of chats and messages, always scoped to one account (or one device's handle), but
+the operators' reads at the end, which span every account (admin, monitoring)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value
+from django.conf import settings
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -212,3 +214,15 @@ def messages_today(account: Account) -> dict[str, int]:
     today = timezone.now().astimezone(UTC).date()
     sent = DailyCount.objects.filter(account=account, day=today).aggregate(n=Sum("sent"))["n"]
     return {"messages_today": sent or 0}
+
+
+# --- operators' reads: every account ------------------------------------------------------
+
+
+def stuck_in_sending(*, now: datetime | None = None) -> Q:
+    """Messages in `sending` for longer than SWITCHBOARD_SYNC_ACTION_TIMEOUT seconds since
+    their job was made (or with no job): the overview's card and the admin's `stuck` filter."""
+    cutoff = (now or timezone.now()) - timedelta(
+        seconds=int(settings.SWITCHBOARD_SYNC_ACTION_TIMEOUT)
+    )
+    return Q(status=Message.Status.SENDING) & (Q(job__isnull=True) | Q(job__created_at__lt=cutoff))

@@ -175,11 +175,7 @@ def _stuck_sending(now: datetime) -> Card:
         key="stuck-sending",
         title="Stuck in sending",
         description=f"Handed to a device over {seconds} s ago and not reported sent or failed.",
-        link=_changelist(
-            "messaging.message",
-            status__exact="sending",
-            job__created_at__lt=_stamp(now - timedelta(seconds=seconds)),
-        ),
+        link=_changelist("messaging.message", stuck="1"),
         columns=["Message", "Account", "From", "Sending since"],
         rows=[
             [

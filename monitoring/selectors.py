@@ -20,6 +20,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from handles.models import Device, Handle
+from messaging import selectors as message_selectors
 from messaging.models import Message
 from webhooks.models import WebhookEndpoint
 
@@ -109,12 +110,8 @@ def failures_last_hour(*, now: datetime | None = None) -> Rows:
 def messages_stuck_sending(*, now: datetime | None = None) -> Rows:
     """Messages in `sending` for longer than SWITCHBOARD_SYNC_ACTION_TIMEOUT seconds (since
     their job was made), the longest first."""
-    cutoff = (now or timezone.now()) - timedelta(
-        seconds=int(settings.SWITCHBOARD_SYNC_ACTION_TIMEOUT)
-    )
     return _first(
-        Message.objects.filter(status=Message.Status.SENDING)
-        .filter(Q(job__isnull=True) | Q(job__created_at__lt=cutoff))
+        Message.objects.filter(message_selectors.stuck_in_sending(now=now))
         .select_related("account", "job")
         .order_by(F("job__created_at").asc(nulls_first=True), "id")
     )

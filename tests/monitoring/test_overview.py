@@ -23,6 +23,8 @@ from tests.monitoring.conftest import card, handle_of, queued, silent_device, st
 from webhooks import services as webhook_services
 from webhooks.models import WebhookEndpoint
 
+KEYS = ("handles-offline", "queues", "failures", "stuck-sending", "endpoints", "devices")
+
 
 def overview(operator) -> str:
     response = operator.get("/admin/")
@@ -241,3 +243,34 @@ def test_a_staff_member_sees_only_the_cards_of_what_they_may_view(alice):
     assert 'id="card-failures"' not in page
     assert 'id="card-endpoints"' not in page
     assert 'id="card-devices"' not in page
+
+
+def test_every_link_of_every_card_opens_its_page(operator, alice, settings):
+    """The admin refuses a filter it does not allow with a redirect to `?e=1`: none does."""
+    settings.SWITCHBOARD_OVERVIEW_QUEUE_DEPTH = 1
+    handle = handle_of(alice, "+14155550172", online=True)
+    first, second, _third = queued(alice, handle, 3)
+    stuck_sending(handle, first, seconds_ago=600)
+    lifecycle.message_cancel(message=Message.objects.get(pk=second))
+    silent_device(handle_of(alice, "+14155550173"), seconds_ago=600)
+    endpoint = webhook_services.webhook_endpoint_create(
+        account=alice.account, url="https://failing.example.com/hook", events=["*"]
+    )
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(failing_since=timezone.now())
+    page = overview(operator)
+    urls = {link for key in KEYS for link in links(card(page, key))}
+    assert len(urls) > len(KEYS)
+    for url in sorted(urls):
+        response = operator.get(url)
+        assert response.status_code == 200, url
+
+
+def test_the_stuck_in_sending_link_lists_only_the_stuck_messages(operator, alice):
+    handle = handle_of(alice, "+14155550174", online=True)
+    stuck, recent = queued(alice, handle, 2)
+    stuck_sending(handle, stuck, seconds_ago=600)
+    stuck_sending(handle, recent, seconds_ago=1)
+    link = links(card(overview(operator), "stuck-sending"))[0]
+    page = operator.get(link).content.decode()
+    assert stuck in page
+    assert recent not in page
