@@ -3,6 +3,8 @@ moves with what the platform does (counters) and matches the database (gauges)."
 
 from __future__ import annotations
 
+import os
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -10,6 +12,7 @@ import requests
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
+from contract.metrics import METRICS_DIR, metrics_directory_prepare
 from handles import services as handle_services
 from handles.models import Device
 from messaging.models import Message
@@ -205,3 +208,22 @@ def test_static_files_and_unknown_paths_are_counted_apart(client, db, metrics_on
             before, "switchboard_http_requests_total", **labels
         )
         assert moved == 1, labels
+
+
+def test_starting_processes_remove_only_the_files_of_processes_gone():
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead_file = METRICS_DIR / f"counter_{gone.pid}.db"
+    live_file = METRICS_DIR / f"counter_{os.getppid()}.db"  # the process that started pytest
+    live_file_was_there = live_file.exists()
+    dead_file.touch()
+    live_file.touch()
+    try:
+        metrics_directory_prepare()
+        assert not dead_file.exists()
+        assert live_file.exists()
+    finally:
+        # An empty file is no metrics file: a scrape would fail on it.
+        dead_file.unlink(missing_ok=True)
+        if not live_file_was_there:
+            live_file.unlink(missing_ok=True)
