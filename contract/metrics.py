@@ -10,8 +10,8 @@ time (monitoring.metrics), the same for every process (docs/operations.md, "Metr
 
 The directory must be set before prometheus-client is imported, hence at the top of this
 module: PROMETHEUS_MULTIPROC_DIR if the environment names one, else ./var/metrics (under
-SWITCHBOARD_VAR_DIR). `metrics_directory_prepare` empties it of dead processes' files when a
-process tree starts; `process_dead` is called when a worker exits.
+SWITCHBOARD_VAR_DIR). `metrics_directory_prepare` empties it of a previous run's files when a
+host's processes start; `process_dead` is called when a worker exits.
 """
 
 from __future__ import annotations
@@ -93,15 +93,29 @@ def _child(metric: Counter | Histogram, *labels: object) -> Any:
 
 
 def metrics_directory_prepare() -> int:
-    """Remove the files of processes that are no longer running (a previous run's); return
-    how many. Called as a process tree starts (gunicorn's master, a Celery worker, beat)."""
+    """Empty the directory of a previous run's files as a host's processes start (gunicorn's
+    masters, Celery workers, beat); return how many were removed.
+
+    Only when none of the processes that wrote there is still running: while a run is under
+    way, the files of its processes that exited stay, for a counter that lost them would go
+    down, which Prometheus reads as a reset (a false spike in `rate()`) (docs/operations.md).
+    """
+    me = os.getpid()
+    files = [(path, _pid_of(path)) for path in METRICS_DIR.glob("*.db")]
+    if any(pid is not None and pid != me and _alive(pid) for _, pid in files):
+        return 0
     removed = 0
-    for path in METRICS_DIR.glob("*.db"):
-        pid = path.stem.rpartition("_")[2]
-        if pid.isdigit() and not _alive(int(pid)):
+    for path, pid in files:
+        if pid is not None and pid != me:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def _pid_of(path: Path) -> int | None:
+    """The process a metrics file is of (`counter_1234.db`), None for any other file."""
+    pid = path.stem.rpartition("_")[2]
+    return int(pid) if pid.isdigit() else None
 
 
 def _alive(pid: int) -> bool:

@@ -12,7 +12,7 @@ import requests
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from contract.metrics import METRICS_DIR, metrics_directory_prepare
+from contract import metrics
 from handles import services as handle_services
 from handles.models import Device
 from messaging.models import Message
@@ -210,20 +210,27 @@ def test_static_files_and_unknown_paths_are_counted_apart(client, db, metrics_on
         assert moved == 1, labels
 
 
-def test_starting_processes_remove_only_the_files_of_processes_gone():
+def _exited_pid() -> int:
     gone = subprocess.Popen(["true"])
     gone.wait()
-    dead_file = METRICS_DIR / f"counter_{gone.pid}.db"
-    live_file = METRICS_DIR / f"counter_{os.getppid()}.db"  # the process that started pytest
-    live_file_was_there = live_file.exists()
-    dead_file.touch()
-    live_file.touch()
-    try:
-        metrics_directory_prepare()
-        assert not dead_file.exists()
-        assert live_file.exists()
-    finally:
-        # An empty file is no metrics file: a scrape would fail on it.
-        dead_file.unlink(missing_ok=True)
-        if not live_file_was_there:
-            live_file.unlink(missing_ok=True)
+    return gone.pid
+
+
+def test_a_host_starting_over_removes_the_files_of_its_previous_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(metrics, "METRICS_DIR", tmp_path)
+    left = [tmp_path / f"counter_{_exited_pid()}.db", tmp_path / f"histogram_{_exited_pid()}.db"]
+    for path in left:
+        path.touch()
+    assert metrics.metrics_directory_prepare() == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_while_a_run_goes_on_the_files_of_its_exited_processes_stay(tmp_path, monkeypatch):
+    """Removing them would make counters go down: Prometheus would read a reset."""
+    monkeypatch.setattr(metrics, "METRICS_DIR", tmp_path)
+    exited = tmp_path / f"counter_{_exited_pid()}.db"
+    running = tmp_path / f"counter_{os.getppid()}.db"  # the process that started pytest
+    exited.touch()
+    running.touch()
+    assert metrics.metrics_directory_prepare() == 0
+    assert exited.exists()

@@ -4,7 +4,6 @@ prefork Celery worker each count what they see, and a scrape of any web worker a
 from __future__ import annotations
 
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,6 @@ import pytest
 import requests
 
 from accounts import services as account_services
-from contract.metrics import METRICS_DIR
 from handles import services as handle_services
 from handles.simulator import Behaviour, SimulatedDevice
 from messaging.models import Message
@@ -57,21 +55,14 @@ def processes(tmp_path: Path) -> Iterator[tuple[str, str]]:
         SWITCHBOARD_METRICS_TOKEN=TOKEN,
     )
     logs = tmp_path / "logs"
-    # A file a process of an earlier run left (an empty one: a scrape would fail on it).
-    gone = subprocess.Popen(["true"])
-    gone.wait()
-    left_over = METRICS_DIR / f"counter_{gone.pid}.db"
-    left_over.touch()
     started = [procfile_processes.start(name, env, logs) for name in ("web", "agents", "worker")]
     try:
         web_url, agents_url = f"http://127.0.0.1:{web_port}", f"http://127.0.0.1:{agents_port}"
         _wait_up(web_url, started[0], logs / "web.log")
         _wait_up(agents_url, started[1], logs / "agents.log")
         procfile_processes.wait_for_workers(1)
-        assert not left_over.exists(), "gunicorn's and Celery's start hooks remove it"
         yield web_url, agents_url
     finally:
-        left_over.unlink(missing_ok=True)
         procfile_processes.stop(started)
 
 
