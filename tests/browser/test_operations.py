@@ -81,6 +81,13 @@ def test_an_operator_sees_an_offline_handle_pauses_it_and_finds_it_in_the_audit_
     expect(page.locator("#card-endpoints")).to_contain_text("hooks.globex.example")
     assert_accessible(page, selector=".overview")
     screenshot(page, "operations/overview")
+    page.emulate_media(color_scheme="dark")  # the admin's dark theme follows the system's
+    page.wait_for_function("getComputedStyle(document.body).backgroundColor === 'rgb(18, 18, 18)'")
+    # The admin's links fade to their new colour (a CSS transition): axe reads them once done.
+    page.wait_for_function("document.getAnimations().length === 0")
+    assert_accessible(page, selector=".overview")
+    screenshot(page, "operations/overview-dark")
+    page.emulate_media(color_scheme="light")
 
     offline_card.get_by_role("link", name="Handles offline").click()
     row = page.locator("#result_list tbody tr", has_text=OFFLINE)
