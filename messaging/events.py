@@ -13,7 +13,7 @@ from typing import Any
 
 from contract.times import rfc3339
 from messaging.models import Attachment, Chat, Message, Reaction
-from webhooks.services import event_publish, event_publish_many
+from webhooks.services import Along, event_publish, event_publish_many
 
 # The event of each status a message can move to; no event for `scheduled` and `sending`.
 STATUS_EVENTS: dict[str, str] = {
@@ -132,10 +132,10 @@ def message_status_event(message: Message) -> dict[str, Any] | None:
     }
 
 
-def events_publish(events: list[dict[str, Any]]) -> None:
+def events_publish(events: list[dict[str, Any]], *, along: Along | None = None) -> None:
     """Publish a batch of events (`event_publish`'s keyword arguments each), in order, in
-    one statement (`event_publish_many`)."""
-    event_publish_many(events=events)
+    one statement (`event_publish_many`), with the caller's writes `along` if given."""
+    event_publish_many(events=events, along=along)
 
 
 def _publish_message(message: Message, event_type: str) -> None:

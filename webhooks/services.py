@@ -131,15 +131,30 @@ def event_publish(
     return event
 
 
-def event_publish_many(*, events: Sequence[Mapping[str, Any]]) -> list[Event]:
+@dataclass(frozen=True)
+class Along:
+    """The caller's own writes, to run in the statement that publishes its events: each of
+    `ctes` is `name AS (INSERT/UPDATE …)`, a data-modifying CTE; `params` are theirs, in
+    order. One round trip for the caller's change and its events (PostgreSQL only)."""
+
+    ctes: Sequence[str]
+    params: Sequence[Any]
+
+
+def event_publish_many(
+    *, events: Sequence[Mapping[str, Any]], along: Along | None = None
+) -> list[Event]:
     """`event_publish` for several events at once, each a mapping of its arguments
     (`account`, `type`, `data`, optional `subject`); returns the events in the order given.
 
     On PostgreSQL one statement (per `PUBLISH_CHUNK` events) inserts the events and their
     deliveries, whatever the number of endpoints: atomic by itself, inside the caller's
     transaction or not. Delivery ids made there are `dlv_` and 32 hex digits (122 random
-    bits, `gen_random_uuid()`), not base62: opaque all the same.
+    bits, `gen_random_uuid()`), not base62: opaque all the same. `along` rides with the
+    first of those statements.
     """
+    if along is not None and (connection.vendor != "postgresql" or not events):
+        raise ValueError("`along` needs PostgreSQL and at least one event")
     made: list[Event] = []
     now = timezone.now()
     for item in events:
@@ -165,14 +180,17 @@ def event_publish_many(*, events: Sequence[Mapping[str, Any]]) -> list[Event]:
         return made
     woken: set[str] = set()
     for start in range(0, len(made), PUBLISH_CHUNK):
-        woken |= _publish_in_one_statement(made[start : start + PUBLISH_CHUNK])
+        woken |= _publish_in_one_statement(
+            made[start : start + PUBLISH_CHUNK], along if start == 0 else None
+        )
     _wake_after_commit(woken)
     return made
 
 
-def _publish_in_one_statement(events: list[Event]) -> set[str]:
+def _publish_in_one_statement(events: list[Event], along: Along | None = None) -> set[str]:
     """INSERT the events and, in the same statement, one delivery per enabled endpoint of
-    their account that wants the type; the endpoints that got deliveries."""
+    their account that wants the type (and the caller's writes, `along`); the endpoints
+    that got deliveries."""
     columns = "id, account_id, type, subject, data, created_at, fanned_out_at"
     params: list[Any] = []
     for event in events:
@@ -187,8 +205,9 @@ def _publish_in_one_statement(events: list[Event]) -> set[str]:
         ]
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(events))
     # Only table names and placeholders are formatted in; every value is a parameter.
+    before = "".join(f"{cte}, " for cte in along.ctes) if along is not None else ""
     sql = (
-        f"WITH new_events AS (INSERT INTO {Event._meta.db_table} ({columns}) "  # noqa: S608
+        f"WITH {before}new_events AS (INSERT INTO {Event._meta.db_table} ({columns}) "  # noqa: S608
         f"VALUES {values} RETURNING id, account_id, type, created_at), "
         f"made AS (INSERT INTO {WebhookDelivery._meta.db_table} "
         "(id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at) "
@@ -201,7 +220,10 @@ def _publish_in_one_statement(events: list[Event]) -> set[str]:
         "SELECT DISTINCT endpoint_id FROM made"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, WebhookDelivery.Status.PENDING.value])
+        cursor.execute(
+            sql,
+            [*(along.params if along else ()), *params, WebhookDelivery.Status.PENDING.value],
+        )
         return {row[0] for row in cursor.fetchall()}
 
 

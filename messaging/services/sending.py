@@ -3,8 +3,9 @@
 Nothing is written unless everything is: the route, the channel, the chat, the attachments
 and the reply target are decided in one transaction, and the dispatcher is woken only once
 it commits. On PostgreSQL the writes are few: the chat found or made and marked as used in
-one upsert (`routing.chat_for`), the message and its first history row in one statement,
-then its outbox event; the chat's `last_message_at`, when the chat was already at hand, is
+one upsert (`routing.chat_for`), the message, its first history row and its outbox event in
+one statement (`webhooks.services.Along`; the event first, if attachments are claimed in
+between); the chat's `last_message_at`, when the chat was already at hand, is
 marked last (`contract.transactions.before_commit`: every send into the chat queues for that
 row's lock, so it is held through the commit only), or with the message when the caller's
 transaction does not allow it. The message is rendered once, for its `message.queued`
@@ -34,6 +35,7 @@ from messaging.models import Attachment, Chat, Message, MessageStatusEvent, Reac
 from messaging.services.attachments import attachments_claim
 from messaging.services.lifecycle import dispatch_soon, observation, observe_on_commit
 from messaging.services.routing import chat_for, resolve_channel, route
+from webhooks.services import Along
 
 
 def message_send(
@@ -103,21 +105,29 @@ def message_send(
             # Every send into this chat waits for this row's lock: taken as late as possible
             # when the caller's transaction allows (with its stored response, say), else here.
             touch_chat = not before_commit(_touch_sql(), [now, chat.pk])
-        _message_insert(message, at=now, touch_chat=touch_chat)
-        observe_on_commit([observation(message, message.status, now)])
         # Known before any read: a new message has no reactions (nor attachments but those
         # claimed below); `message_data` then reads nothing.
         known: dict[str, QuerySet[Any]] = {"reactions": _known_empty(Reaction)}
-        if attachments:
-            attachments_claim(account=account, message=message, ids=attachments)
-        else:
+        if not attachments:
             known["attachments"] = _known_empty(Attachment)
         message._prefetched_objects_cache = known  # type: ignore[attr-defined]
-        if not scheduled:
-            event = events.message_status_event(message)
+        # Its event is rendered from the message in hand, so on PostgreSQL the message goes
+        # in with its event, one statement (unless attachments are claimed in between).
+        event = None if scheduled or attachments else events.message_status_event(message)
+        if event is not None and connection.vendor == "postgresql":
+            events.events_publish([event], along=_insert_along(message, now, touch_chat))
+            raw.inserted(message)
+        else:
+            _message_insert(message, at=now, touch_chat=touch_chat)
+            if attachments:
+                attachments_claim(account=account, message=message, ids=attachments)
+                event = None if scheduled else events.message_status_event(message)
             if event is not None:
                 events.events_publish([event])
-                message.accepted_data = event["data"]  # type: ignore[attr-defined]
+        if event is not None:
+            message.accepted_data = event["data"]  # type: ignore[attr-defined]
+        observe_on_commit([observation(message, message.status, now)])
+        if not scheduled:
             dispatch_soon(message.handle_id)
     return message
 
@@ -147,17 +157,41 @@ def _touch_sql() -> str:
 
 
 @cache
-def _insert_sql(*, touch_chat: bool) -> str:
-    """The message, its first history row and (`touch_chat`) its chat's `last_message_at`,
-    as one PostgreSQL statement (data-modifying CTEs)."""
+def _insert_ctes(*, touch_chat: bool) -> tuple[str, ...]:
+    """The message, (`touch_chat`) its chat's `last_message_at` and its first history row,
+    as PostgreSQL data-modifying CTEs, in the order of `_insert_params`."""
     placeholders = ", ".join(["%s"] * len(Message._meta.concrete_fields))
-    touch = f", touched AS ({_touch_sql()})" if touch_chat else ""
-    return (
-        f"WITH sent AS (INSERT INTO {raw.table(Message)} ({raw.insert_columns(Message)}) "  # noqa: S608
-        f"VALUES ({placeholders}) RETURNING id){touch} "
-        f"INSERT INTO {raw.table(MessageStatusEvent)} "
+    sent = (
+        f"sent AS (INSERT INTO {raw.table(Message)} ({raw.insert_columns(Message)}) "  # noqa: S608
+        f"VALUES ({placeholders}) RETURNING id)"
+    )
+    touched = (f"touched AS ({_touch_sql()})",) if touch_chat else ()
+    history = (
+        f"history AS (INSERT INTO {raw.table(MessageStatusEvent)} "  # noqa: S608
         "(message_id, status, at, source, detail, applied) "
-        "SELECT id, %s, %s, 'api', '', true FROM sent"
+        "SELECT id, %s, %s, 'api', '', true FROM sent)"
+    )
+    return (sent, *touched, history)
+
+
+@cache
+def _insert_sql(*, touch_chat: bool) -> str:
+    """The same CTEs as one statement of their own."""
+    return f"WITH {', '.join(_insert_ctes(touch_chat=touch_chat))} SELECT 1"
+
+
+def _insert_params(message: Message, *, at: datetime, touch_chat: bool) -> list[Any]:
+    params = raw.insert_params(message)
+    if touch_chat:
+        params += [at, message.chat_id]
+    return [*params, message.status, at]
+
+
+def _insert_along(message: Message, at: datetime, touch_chat: bool) -> Along:
+    """The message's writes (`_insert_ctes`), to go with its event's statement."""
+    return Along(
+        ctes=_insert_ctes(touch_chat=touch_chat),
+        params=_insert_params(message, at=at, touch_chat=touch_chat),
     )
 
 
@@ -172,12 +206,11 @@ def _message_insert(message: Message, *, at: datetime, touch_chat: bool) -> None
             message=message, status=message.status, at=at, source="api"
         )
         return
-    params = raw.insert_params(message)
-    if touch_chat:
-        params += [at, message.chat_id]
-    params += [message.status, at]
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(touch_chat=touch_chat), params)
+        cursor.execute(
+            _insert_sql(touch_chat=touch_chat),
+            _insert_params(message, at=at, touch_chat=touch_chat),
+        )
     raw.inserted(message)
 
 
