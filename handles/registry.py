@@ -23,6 +23,8 @@ JobResultHandler = Callable[["Job"], None]
 DeviceEventHandler = Callable[["Device", str, dict[str, Any]], None]
 QueueDepthProvider = Callable[[Iterable["Handle"]], dict[int, int]]
 HandleOnlineListener = Callable[[int], None]
+# (handle): runs in the transaction that pauses it.
+HandlePausedListener = Callable[["Handle"], None]
 # (handle, how long it was paused): runs in the transaction that resumes it.
 HandleResumedListener = Callable[["Handle", "timedelta"], None]
 # Annotations (name -> expression over a Handle queryset) for the operators' handle list.
@@ -37,6 +39,7 @@ _job_results_handlers: dict[str, JobResultsHandler] = {}
 _device_events_handlers: dict[str, DeviceEventsHandler] = {}
 _queue_depth_providers: list[QueueDepthProvider] = []
 _handle_online_listeners: list[HandleOnlineListener] = []
+_handle_paused_listeners: list[HandlePausedListener] = []
 _handle_resumed_listeners: list[HandleResumedListener] = []
 _queue_annotation_providers: list[QueueAnnotationProvider] = []
 
@@ -100,6 +103,17 @@ def on_handle_online(listener: HandleOnlineListener) -> HandleOnlineListener:
 
 def handle_online_listeners() -> list[HandleOnlineListener]:
     return list(_handle_online_listeners)
+
+
+def on_handle_paused(listener: HandlePausedListener) -> HandlePausedListener:
+    """Call `listener(handle)` in the transaction that pauses a handle (after its row says so)."""
+    if listener not in _handle_paused_listeners:
+        _handle_paused_listeners.append(listener)
+    return listener
+
+
+def handle_paused_listeners() -> list[HandlePausedListener]:
+    return list(_handle_paused_listeners)
 
 
 def on_handle_resumed(listener: HandleResumedListener) -> HandleResumedListener:

@@ -148,6 +148,13 @@ def handles_with_live_device(*, handle_ids: Iterable[int]) -> QuerySet[Handle]:
     return _with_live_device(Handle.objects.filter(pk__in=list(handle_ids)))
 
 
+def paused_among(*, handle_ids: Iterable[int]) -> set[int]:
+    """Which of these handles an operator has paused (as committed now)."""
+    return set(
+        Handle.objects.filter(pk__in=list(handle_ids), paused=True).values_list("pk", flat=True)
+    )
+
+
 def handles_with_jobs_ready(*, handle_ids: Iterable[int]) -> set[int]:
     """Which of these handles have a job a device could lease now (pending, or leased and its
     lease ran out): one query however many handles (the long-polls' re-check)."""

@@ -96,12 +96,15 @@ def handle_assign(
 def handle_pause(*, handle: Handle) -> bool:
     """Hold the handle's dispatch: its device is handed no more messages, which wait queued
     (none fails, and their time to live stops running: see `handle_resume`). Publishes
-    `handle.paused`. A dispatch run already under way when this commits still hands over its
-    batch (at most `burst` messages). True if it was not paused already."""
+    `handle.paused`. The apps that queue for it are told in this transaction (messaging waits
+    for a dispatch run under way to finish), so once this returns nothing more is handed
+    over. True if it was not paused already."""
     now = timezone.now()
     paused = Handle.objects.filter(pk=handle.pk, paused=False).update(paused=True, paused_at=now)
     if paused:
         handle.paused, handle.paused_at = True, now
+        for listener in registry.handle_paused_listeners():
+            listener(handle)
         handle_pause_changed(handle, paused=True, at=now)
     else:
         handle.paused = True

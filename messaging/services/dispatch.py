@@ -85,13 +85,14 @@ def _send_payload(message: Message) -> dict[str, object]:
 
 def _lock_queues(handles: dict[int, Handle]) -> dict[int, HandleQueue]:
     """The handles' queue rows (made if new), locked for this transaction; a handle whose row
-    another dispatcher holds is left out."""
-    locked = {
-        queue.handle_id: queue
-        for queue in HandleQueue.objects.select_for_update(skip_locked=True).filter(
-            handle_id__in=list(handles)
-        )
-    }
+    another dispatcher (or a pause under way) holds, or that was paused since it was read, is
+    left out."""
+    # The handle's pause is read again in the statement that takes the lock: a pause locks the
+    # queue row too (messaging.services.pausing), so once it commits no run hands anything over.
+    unpaused = HandleQueue.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        handle__paused=False
+    )
+    locked = {queue.handle_id: queue for queue in unpaused.filter(handle_id__in=list(handles))}
     missing = [handle for handle_id, handle in handles.items() if handle_id not in locked]
     if missing:
         HandleQueue.objects.bulk_create(
@@ -100,9 +101,7 @@ def _lock_queues(handles: dict[int, Handle]) -> dict[int, HandleQueue]:
         )
         locked |= {
             queue.handle_id: queue
-            for queue in HandleQueue.objects.select_for_update(skip_locked=True).filter(
-                handle_id__in=[handle.pk for handle in missing]
-            )
+            for queue in unpaused.filter(handle_id__in=[handle.pk for handle in missing])
         }
     return locked
 
@@ -188,7 +187,12 @@ def handles_dispatch(*, handle_ids: Sequence[int]) -> dict[int, DispatchResult]:
         return results
     with transaction.atomic():
         queues = _lock_queues(handles)
-        for handle_id in handles.keys() - queues.keys():
+        left_out = handles.keys() - queues.keys()
+        paused = handle_selectors.paused_among(handle_ids=left_out) if left_out else set()
+        for handle_id in left_out:
+            if handle_id in paused:  # paused since it was read: resuming kicks it
+                results[handle_id] = DispatchResult(0, 0, None, paused=True)
+                continue
             # Another dispatcher holds the queue; it may have looked before this message was
             # committed, so look again shortly rather than wait for the sweeper.
             dispatch_soon(handle_id, countdown=BUSY_RETRY_SECONDS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from io import StringIO
 
@@ -10,13 +11,14 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import AuditEntry
 from handles import services as handle_services
 from handles.models import Handle
-from messaging.models import Message
-from messaging.services.dispatch import messages_sweep
+from messaging.models import HandleQueue, Message
+from messaging.services.dispatch import _lock_queues, messages_sweep
 from tests.conftest import attach_device, send
 from tests.messaging.conftest import device_takes_jobs, dispatch
 from webhooks.models import Event
@@ -135,3 +137,45 @@ def test_a_send_without_from_handle_avoids_a_paused_handle(alice, online):
     handle_services.handle_pause(handle=online.handle)
     message = send(alice, to="+14155550199", text="who sends me?")
     assert message["from_handle"] == "+14155550144"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pause_waits_for_a_dispatch_run_under_way_on_the_handle(alice, online):
+    """A run holds the handle's queue row while it hands messages over; the pause takes that
+    lock too, so it commits only after the run's batch, and no later run hands anything."""
+    dispatch(online.handle)  # makes the queue row
+    run_holds_queue, pause_done, release = threading.Event(), threading.Event(), threading.Event()
+
+    def dispatch_run_under_way() -> None:
+        with transaction.atomic():
+            list(HandleQueue.objects.select_for_update().filter(handle_id=online.handle.pk))
+            run_holds_queue.set()
+            release.wait(30)
+        connection.close()
+
+    def operator_pauses() -> None:
+        handle_services.handle_pause(handle=Handle.objects.get(pk=online.handle.pk))
+        pause_done.set()
+        connection.close()
+
+    run = threading.Thread(target=dispatch_run_under_way)
+    run.start()
+    assert run_holds_queue.wait(30)
+    pause = threading.Thread(target=operator_pauses)
+    pause.start()
+    assert not pause_done.wait(1), "the pause committed while a run held the queue"
+    release.set()
+    run.join(30)
+    pause.join(30)
+    assert pause_done.is_set()
+    assert Handle.objects.get(pk=online.handle.pk).paused is True
+
+
+def test_a_run_that_read_the_handle_before_the_pause_takes_no_queue_after_it(alice, online):
+    dispatch(online.handle)  # makes the queue row
+    read_before = Handle.objects.get(pk=online.handle.pk)
+    handle_services.handle_pause(handle=online.handle)
+    with transaction.atomic():
+        assert _lock_queues({read_before.pk: read_before}) == {}
+    send(alice, to="+14155550199", text="held")
+    assert dispatch(online.handle).paused is True
