@@ -224,13 +224,14 @@ def _store(
     # statement, right before the commit.
     params = raw.insert_params(record, skip_auto=True)
     if unless_live:
-        sql, params = with_late(_upsert_sql(), [*params, _expires_before()])
+        sql, params, finish = with_late(_upsert_sql(), [*params, _expires_before()])
     else:
-        sql, params = with_late(_insert_sql(), params)
+        sql, params, finish = with_late(_insert_sql(), params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if unless_live and cursor.rowcount == 0:
             raise _KeyTaken()
+        finish(cursor.fetchone() if cursor.description else None)
     return True
 
 

@@ -9,15 +9,20 @@ is an ordinary nested `atomic()` everywhere else (inside a test's transaction, s
 A statement that takes a row lock other transactions queue for (a chat's `last_message_at`,
 touched by every send into it) can be left to the end of such a transaction
 (`before_commit`): the lock is then held through the commit only, not through the rest of
-the work. Its owner may fold what is left into its own last statement (`take_late`, as
-data-modifying CTEs); whatever is still left runs just before the commit.
+the work. Its owner may fold what is left into its own last statement (`with_late`, as
+data-modifying CTEs); whatever is still left runs just before the commit. Writes nothing
+else in the transaction reads (a new message and its outbox event) can be left there too
+(`before_commit_ctes`), each with what its statement returns handed back to it then: the
+whole write of a request can be one statement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -27,8 +32,22 @@ from django.db.transaction import Atomic
 # the number of savepoint ids the connection had inside it then.
 _depth: ContextVar[int | None] = ContextVar("all_or_nothing_depth", default=None)
 _savepoints: ContextVar[int] = ContextVar("all_or_nothing_savepoints", default=0)
-# Statements (SQL, params) left to the end of it.
-_late: ContextVar[list[tuple[str, list[Any]]] | None] = ContextVar("late", default=None)
+
+
+@dataclass(frozen=True)
+class _Late:
+    """Writes left to the end: data-modifying CTEs (`name AS (…)`), their params, and what
+    the statement that runs them returns to `on_result` (an expression over them)."""
+
+    ctes: tuple[str, ...]
+    params: list[Any]
+    result: str | None = None
+    on_result: Callable[[Any], None] | None = None
+
+
+# Writes left to the end of it.
+_late: ContextVar[list[_Late] | None] = ContextVar("late", default=None)
+_CTE_NAME = re.compile(r"^\s*(\w+)\s+AS\s*\(", re.IGNORECASE)
 
 
 @contextmanager
@@ -41,30 +60,62 @@ def all_or_nothing() -> Iterator[None]:
         late = _late.set([])
         try:
             yield
-            for sql, params in take_late():
+            for item in take_late():
+                sql = f"WITH {', '.join(item.ctes)} SELECT {item.result or '1'}"
                 with connection.cursor() as cursor:
-                    cursor.execute(sql, params)
+                    cursor.execute(sql, item.params)
+                    row = cursor.fetchone()
+                if item.on_result is not None:
+                    item.on_result(row[0] if row else None)
         finally:
             _late.reset(late)
             _savepoints.reset(savepoints)
             _depth.reset(depth)
 
 
+def _leave(late: _Late) -> bool:
+    pending = _late.get()
+    if pending is None or _depth.get() is None:
+        return False
+    if any(sid is not None for sid in connection.savepoint_ids[_savepoints.get() :]):
+        return False
+    taken = {_cte_name(cte) for item in pending for cte in item.ctes}
+    if any(_cte_name(cte) in taken for cte in late.ctes):
+        return False  # the same writes twice in one transaction: the second runs in place
+    pending.append(late)
+    return True
+
+
+def _cte_name(cte: str) -> str:
+    match = _CTE_NAME.match(cte)
+    assert match is not None, cte
+    return match.group(1).lower()
+
+
 def before_commit(sql: str, params: list[Any]) -> bool:
     """Leave a statement to the end of the all-or-nothing transaction this code runs in
     (with no savepoint in between, which could roll back without it); False when there is
     none: the caller runs it itself."""
-    late = _late.get()
-    if late is None or _depth.get() is None:
-        return False
-    if any(sid is not None for sid in connection.savepoint_ids[_savepoints.get() :]):
-        return False
-    late.append((sql, params))
-    return True
+    pending = _late.get()
+    name = f"late_{len(pending) if pending is not None else 0}"
+    return _leave(_Late(ctes=(f"{name} AS ({sql})",), params=list(params)))
 
 
-def take_late() -> list[tuple[str, list[Any]]]:
-    """The statements left to the end of this transaction, now the caller's to run."""
+def before_commit_ctes(
+    ctes: Sequence[str],
+    params: Sequence[Any],
+    *,
+    result: str | None = None,
+    on_result: Callable[[Any], None] | None = None,
+) -> bool:
+    """`before_commit` for writes given as data-modifying CTEs (`name AS (…)`, names unique
+    to them); `on_result` gets the value of the expression `result` over them once they run.
+    False when they cannot be left (the caller runs them itself)."""
+    return _leave(_Late(tuple(ctes), list(params), result, on_result))
+
+
+def take_late() -> list[_Late]:
+    """The writes left to the end of this transaction, now the caller's to run."""
     late = _late.get()
     if not late:
         return []
@@ -73,15 +124,34 @@ def take_late() -> list[tuple[str, list[Any]]]:
     return taken
 
 
-def with_late(sql: str, params: list[Any]) -> tuple[str, list[Any]]:
-    """`sql` (one statement) preceded by the statements left to the end of this transaction,
-    as data-modifying CTEs of it: one statement for all (PostgreSQL)."""
+def with_late(
+    sql: str, params: list[Any]
+) -> tuple[str, list[Any], Callable[[Sequence[Any] | None], None]]:
+    """`sql` (one INSERT, UPDATE or DELETE without RETURNING) preceded by the writes left to
+    the end of this transaction, as data-modifying CTEs of it: one statement for all
+    (PostgreSQL). Also a function to call with the row it returns (None for none): it hands
+    each write its result."""
     late = take_late() if connection.vendor == "postgresql" else []
     if not late:
-        return sql, params
-    ctes = ", ".join(f"late_{index} AS ({late_sql})" for index, (late_sql, _) in enumerate(late))
-    late_params = [param for _, late_params in late for param in late_params]
-    return f"WITH {ctes} {sql}", late_params + params
+        return sql, params, _nothing_returned
+    ctes = ", ".join(cte for item in late for cte in item.ctes)
+    late_params = [param for item in late for param in item.params]
+    wanting = [item for item in late if item.on_result is not None]
+    returning = ", ".join(item.result or "NULL" for item in wanting)
+
+    def finish(row: Sequence[Any] | None) -> None:
+        if row is None:
+            return  # nothing was written (a conflict): the caller rolls all of it back
+        for item, value in zip(wanting, row, strict=True):
+            assert item.on_result is not None
+            item.on_result(value)
+
+    statement = f"WITH {ctes} {sql}" + (f" RETURNING {returning}" if wanting else "")
+    return statement, late_params + params, finish
+
+
+def _nothing_returned(row: Sequence[Any] | None) -> None:
+    return None
 
 
 def atomic_step() -> Atomic:

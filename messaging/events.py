@@ -132,10 +132,13 @@ def message_status_event(message: Message) -> dict[str, Any] | None:
     }
 
 
-def events_publish(events: list[dict[str, Any]], *, along: Along | None = None) -> None:
+def events_publish(
+    events: list[dict[str, Any]], *, along: Along | None = None, late: bool = False
+) -> None:
     """Publish a batch of events (`event_publish`'s keyword arguments each), in order, in
-    one statement (`event_publish_many`), with the caller's writes `along` if given."""
-    event_publish_many(events=events, along=along)
+    one statement (`event_publish_many`), with the caller's writes `along` if given, left to
+    the end of the transaction if `late` and it can be."""
+    event_publish_many(events=events, along=along, late=late)
 
 
 def _publish_message(message: Message, event_type: str) -> None:

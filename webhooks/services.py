@@ -43,6 +43,7 @@ from django.utils import timezone
 from accounts.models import Account
 from contract import metrics
 from contract.errors import InvalidRequest
+from contract.transactions import before_commit_ctes
 from webhooks.delivery import (
     DISABLE_AFTER,
     RETRY_DELAYS,
@@ -142,7 +143,7 @@ class Along:
 
 
 def event_publish_many(
-    *, events: Sequence[Mapping[str, Any]], along: Along | None = None
+    *, events: Sequence[Mapping[str, Any]], along: Along | None = None, late: bool = False
 ) -> list[Event]:
     """`event_publish` for several events at once, each a mapping of its arguments
     (`account`, `type`, `data`, optional `subject`); returns the events in the order given.
@@ -151,7 +152,9 @@ def event_publish_many(
     deliveries, whatever the number of endpoints: atomic by itself, inside the caller's
     transaction or not. Delivery ids made there are `dlv_` and 32 hex digits (122 random
     bits, `gen_random_uuid()`), not base62: opaque all the same. `along` rides with the
-    first of those statements.
+    first of those statements. `late`: the statement is left to the end of the caller's
+    all-or-nothing transaction where there is one (`contract.transactions`), to ride with
+    its last statement, when nothing in the transaction reads the events.
     """
     if along is not None and (connection.vendor != "postgresql" or not events):
         raise ValueError("`along` needs PostgreSQL and at least one event")
@@ -178,6 +181,15 @@ def event_publish_many(
     if connection.vendor != "postgresql":
         _wake_after_commit(_publish_portably(made))
         return made
+    if late and len(made) <= PUBLISH_CHUNK:
+        ctes, params = _publish_ctes(made, along)
+        if before_commit_ctes(
+            ctes,
+            params,
+            result="(SELECT array_agg(DISTINCT endpoint_id) FROM made)",
+            on_result=lambda endpoint_ids: _wake_after_commit(endpoint_ids or ()),
+        ):
+            return made
     woken: set[str] = set()
     for start in range(0, len(made), PUBLISH_CHUNK):
         woken |= _publish_in_one_statement(
@@ -191,8 +203,18 @@ def _publish_in_one_statement(events: list[Event], along: Along | None = None) -
     """INSERT the events and, in the same statement, one delivery per enabled endpoint of
     their account that wants the type (and the caller's writes, `along`); the endpoints
     that got deliveries."""
+    ctes, params = _publish_ctes(events, along)
+    with connection.cursor() as cursor:
+        sql = f"WITH {', '.join(ctes)} SELECT DISTINCT endpoint_id FROM made"  # noqa: S608
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _publish_ctes(events: list[Event], along: Along | None) -> tuple[list[str], list[Any]]:
+    """The events' INSERT and their deliveries' (`new_events`, `made`), after the caller's
+    writes `along`, as data-modifying CTEs; and their parameters."""
     columns = "id, account_id, type, subject, data, created_at, fanned_out_at"
-    params: list[Any] = []
+    params: list[Any] = [*(along.params if along else ())]
     for event in events:
         params += [
             event.id,
@@ -205,26 +227,22 @@ def _publish_in_one_statement(events: list[Event], along: Along | None = None) -
         ]
     values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(events))
     # Only table names and placeholders are formatted in; every value is a parameter.
-    before = "".join(f"{cte}, " for cte in along.ctes) if along is not None else ""
-    sql = (
-        f"WITH {before}new_events AS (INSERT INTO {Event._meta.db_table} ({columns}) "  # noqa: S608
-        f"VALUES {values} RETURNING id, account_id, type, created_at), "
-        f"made AS (INSERT INTO {WebhookDelivery._meta.db_table} "
+    new_events = (
+        f"new_events AS (INSERT INTO {Event._meta.db_table} ({columns}) "  # noqa: S608
+        f"VALUES {values} RETURNING id, account_id, type, created_at)"
+    )
+    made = (
+        f"made AS (INSERT INTO {WebhookDelivery._meta.db_table} "  # noqa: S608
         "(id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at) "
         "SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), w.id, e.id, %s, 0, "
         "e.created_at, e.created_at "
         f"FROM new_events e JOIN {WebhookEndpoint._meta.db_table} w "
         "ON w.account_id = e.account_id AND w.enabled "
         "AND (w.events @> '[\"*\"]'::jsonb OR w.events @> jsonb_build_array(e.type)) "
-        "RETURNING endpoint_id) "
-        "SELECT DISTINCT endpoint_id FROM made"
+        "RETURNING endpoint_id)"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [*(along.params if along else ()), *params, WebhookDelivery.Status.PENDING.value],
-        )
-        return {row[0] for row in cursor.fetchall()}
+    ctes = [*(along.ctes if along else ()), new_events, made]
+    return ctes, [*params, WebhookDelivery.Status.PENDING.value]
 
 
 def _publish_portably(events: list[Event]) -> set[str]:

@@ -112,10 +112,13 @@ def message_send(
             known["attachments"] = _known_empty(Attachment)
         message._prefetched_objects_cache = known  # type: ignore[attr-defined]
         # Its event is rendered from the message in hand, so on PostgreSQL the message goes
-        # in with its event, one statement (unless attachments are claimed in between).
+        # in with its event, one statement (unless attachments are claimed in between), and
+        # nothing here reads either again: in the caller's all-or-nothing transaction that
+        # statement rides with its last one (the stored response of an Idempotency-Key).
         event = None if scheduled or attachments else events.message_status_event(message)
         if event is not None and connection.vendor == "postgresql":
-            events.events_publish([event], along=_insert_along(message, now, touch_chat))
+            along = _insert_along(message, now, touch_chat)
+            events.events_publish([event], along=along, late=True)
             raw.inserted(message)
         else:
             _message_insert(message, at=now, touch_chat=touch_chat)
