@@ -39,7 +39,7 @@ def publish(account, count):
 
 
 def test_a_burst_is_delivered_in_batches_over_one_kept_alive_connection(endpoint_of, monkeypatch):
-    monkeypatch.setattr(services, "DRAIN_BATCH", 7)
+    monkeypatch.setattr(services.delivering, "DRAIN_BATCH", 7)
     account, endpoint, receiver = endpoint_of(keep_alive=True)
     publish(account, 30)
     assert services.endpoint_drain(endpoint_id=endpoint.pk) == 30
@@ -72,7 +72,7 @@ def test_a_drain_out_of_time_queues_its_endpoint_again(endpoint_of, monkeypatch)
     account, endpoint, _receiver = endpoint_of()
     publish(account, 3)
     redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # the publish's own wake-up
-    monkeypatch.setattr(services, "DRAIN_SECONDS", 0.0)
+    monkeypatch.setattr(services.delivering, "DRAIN_SECONDS", 0.0)
     services.endpoint_drain(endpoint_id=endpoint.pk)
     assert queued_webhook_tasks() == 1
     assert WebhookDelivery.objects.filter(status="pending").count() == 3

@@ -1,49 +1,33 @@
-"""Webhooks' writes: the event outbox other apps publish to, endpoints, fan-out and delivery.
+"""Fan-out and delivery of webhook events, per endpoint (woken by `publish.endpoint_wake`).
 
-Publishing is cheap and fans out at once. `event_publish` / `event_publish_many` write the
-events in the caller's transaction together with one delivery per enabled endpoint of the
-account that wants the type (the endpoints are read by the same statement that inserts the
-events): an event exists with its deliveries or not at all, and an account with no such
-endpoint pays one statement per call and nothing else (no task, no Redis). An endpoint
-receives the events created after it exists. `fanned_out_at` is set when the deliveries are
-made; only events an older version published can lack it, and the sweep fans those out.
-
-Delivery is per endpoint: `endpoint_wake` queues one `endpoint_drain` task for the endpoint
-unless one is queued already (a marker in the shared cache, `SET NX` with a TTL), so a burst
-of events is one task, not one per event. A drain holds one of the endpoint's slots
-(`endpoint_slot`), claims a batch of its due deliveries with one `UPDATE … RETURNING`
-(a lease: a claimed delivery is not due again for `ATTEMPT_LEASE`), POSTs them one after the
-other over one keep-alive connection, records the batch in one transaction, and loops for at
-most `DRAIN_SECONDS`; once it lets go of its slot it looks again, and wakes the endpoint if
-anything is due. No database connection is held during the HTTP calls.
+A drain holds one of the endpoint's slots (`endpoint_slot`), claims a batch of its due
+deliveries with one `UPDATE … RETURNING` (a lease: a claimed delivery is not due again for
+`ATTEMPT_LEASE`), POSTs them one after the other over one keep-alive connection, records the
+batch in one transaction, and loops for at most `DRAIN_SECONDS`; once it lets go of its slot
+it looks again, and wakes the endpoint if anything is due. No database connection is held
+during the HTTP calls.
 
 The sweep (beat) wakes each endpoint that has due deliveries (retries, and work a dead
 worker or a lost broker message dropped); a wake finds the marker of a task already queued
-and adds nothing, so a backlog never multiplies its tasks. Work is enqueued in one place,
-`endpoint_wake`, by task name: this module never imports `webhooks.tasks` (which imports it).
+and adds nothing, so a backlog never multiplies its tasks.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import Account
 from contract import metrics
-from contract.errors import InvalidRequest
-from contract.transactions import before_commit_ctes
 from webhooks.delivery import (
     DISABLE_AFTER,
     RETRY_DELAYS,
@@ -52,16 +36,15 @@ from webhooks.delivery import (
     post_body,
     valid_secrets,
 )
-from webhooks.events import EVENT_TYPES, webhook_test_data
+from webhooks.events import webhook_test_data
 from webhooks.models import (
     DeliveryAttempt,
     Event,
     WebhookDelivery,
     WebhookEndpoint,
-    new_event_id,
 )
-from webhooks.signing import new_secret
-from webhooks.urls_safety import check_webhook_url
+from webhooks.services.endpoints import endpoint_disable
+from webhooks.services.publish import endpoint_wake, endpoint_wake_on_commit, endpoint_wake_taken
 
 # Longer than one attempt can take (10 s), so a claimed attempt is never run twice at once;
 # a worker that dies mid-attempt leaves it due again after this.
@@ -73,201 +56,9 @@ DRAIN_BATCH = 50
 # A drain task lets its thread go after this long (then wakes its endpoint again if work is
 # left): a busy endpoint takes its turn in the queue with the others.
 DRAIN_SECONDS = 10.0
-# How long "a drain task of this endpoint is queued" is believed without the task starting:
-# a task lost with its broker message is replaced by the sweep after this.
-WAKE_MARKER_SECONDS = 60
-# Publishing inserts at most this many events a statement.
-PUBLISH_CHUNK = 500
-DRAIN_TASK = "webhooks.tasks.endpoint_drain"
 # Still registered, for messages an older version queued: they are handled by the new path.
 FAN_OUT_TASK = "webhooks.tasks.event_fan_out"
 DELIVER_TASK = "webhooks.tasks.webhook_deliver"
-
-
-def _wake_marker(endpoint_id: str) -> str:
-    return f"whk-wake:{endpoint_id}"
-
-
-def endpoint_wake(endpoint_ids: Iterable[str]) -> int:
-    """Queue a drain task for each endpoint that has none queued yet; return how many.
-
-    At once: callers inside a transaction use `_wake_after_commit`. A broker that refuses
-    the task leaves no marker behind, so the next wake (or the sweep) tries again.
-    """
-    sent = 0
-    for endpoint_id in endpoint_ids:
-        marker = _wake_marker(endpoint_id)
-        if not cache.add(marker, 1, timeout=WAKE_MARKER_SECONDS):
-            continue  # a drain task is queued and has not started: it will see this work
-        try:
-            current_app.send_task(DRAIN_TASK, args=(endpoint_id,))
-        except Exception:
-            cache.delete(marker)
-            raise
-        sent += 1
-    return sent
-
-
-def _wake_after_commit(endpoint_ids: Iterable[str]) -> None:
-    """Wake the endpoints once the caller's transaction commits (at once outside one);
-    never for work that is rolled back."""
-    ids = sorted(set(endpoint_ids))
-    if ids:
-        # robust: a broker that cannot take it does not undo committed work; the sweep wakes it.
-        transaction.on_commit(lambda: endpoint_wake(ids), robust=True)
-
-
-def event_publish(
-    *, account: Account | str, type: str, data: dict[str, Any], subject: str = ""
-) -> Event:
-    """Record that `type` happened to `data`; delivered to the account's webhooks later.
-
-    Call it inside the transaction that made the change: the event (with its deliveries)
-    exists if and only if the change does. `subject` names what it is about (a message id,
-    say), for lookups.
-    """
-    (event,) = event_publish_many(
-        events=[{"account": account, "type": type, "data": data, "subject": subject}]
-    )
-    return event
-
-
-@dataclass(frozen=True)
-class Along:
-    """The caller's own writes, to run in the statement that publishes its events: each of
-    `ctes` is `name AS (INSERT/UPDATE …)`, a data-modifying CTE; `params` are theirs, in
-    order. One round trip for the caller's change and its events (PostgreSQL only)."""
-
-    ctes: Sequence[str]
-    params: Sequence[Any]
-
-
-def event_publish_many(
-    *, events: Sequence[Mapping[str, Any]], along: Along | None = None, late: bool = False
-) -> list[Event]:
-    """`event_publish` for several events at once, each a mapping of its arguments
-    (`account`, `type`, `data`, optional `subject`); returns the events in the order given.
-
-    On PostgreSQL one statement (per `PUBLISH_CHUNK` events) inserts the events and their
-    deliveries, whatever the number of endpoints: atomic by itself, inside the caller's
-    transaction or not. Delivery ids made there are `dlv_` and 32 hex digits (122 random
-    bits, `gen_random_uuid()`), not base62: opaque all the same. `along` rides with the
-    first of those statements. `late`: the statement is left to the end of the caller's
-    all-or-nothing transaction where there is one (`contract.transactions`), to ride with
-    its last statement, when nothing in the transaction reads the events.
-    """
-    if along is not None and (connection.vendor != "postgresql" or not events):
-        raise ValueError("`along` needs PostgreSQL and at least one event")
-    made: list[Event] = []
-    now = timezone.now()
-    for item in events:
-        if item["type"] not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {item['type']!r}")
-        account = item["account"]
-        event = Event(
-            id=new_event_id(),
-            account_id=account if isinstance(account, str) else account.pk,
-            type=item["type"],
-            data=item["data"],
-            subject=item.get("subject", ""),
-            created_at=now,
-            fanned_out_at=now,
-        )
-        event._state.adding = False
-        event._state.db = "default"
-        made.append(event)
-    if not made:
-        return made
-    if connection.vendor != "postgresql":
-        _wake_after_commit(_publish_portably(made))
-        return made
-    if late and len(made) <= PUBLISH_CHUNK:
-        ctes, params = _publish_ctes(made, along)
-        if before_commit_ctes(
-            ctes,
-            params,
-            result="(SELECT array_agg(DISTINCT endpoint_id) FROM made)",
-            on_result=lambda endpoint_ids: _wake_after_commit(endpoint_ids or ()),
-        ):
-            return made
-    woken: set[str] = set()
-    for start in range(0, len(made), PUBLISH_CHUNK):
-        woken |= _publish_in_one_statement(
-            made[start : start + PUBLISH_CHUNK], along if start == 0 else None
-        )
-    _wake_after_commit(woken)
-    return made
-
-
-def _publish_in_one_statement(events: list[Event], along: Along | None = None) -> set[str]:
-    """INSERT the events and, in the same statement, one delivery per enabled endpoint of
-    their account that wants the type (and the caller's writes, `along`); the endpoints
-    that got deliveries."""
-    ctes, params = _publish_ctes(events, along)
-    with connection.cursor() as cursor:
-        sql = f"WITH {', '.join(ctes)} SELECT DISTINCT endpoint_id FROM made"  # noqa: S608
-        cursor.execute(sql, params)
-        return {row[0] for row in cursor.fetchall()}
-
-
-def _publish_ctes(events: list[Event], along: Along | None) -> tuple[list[str], list[Any]]:
-    """The events' INSERT and their deliveries' (`new_events`, `made`), after the caller's
-    writes `along`, as data-modifying CTEs; and their parameters."""
-    columns = "id, account_id, type, subject, data, created_at, fanned_out_at"
-    params: list[Any] = [*(along.params if along else ())]
-    for event in events:
-        params += [
-            event.id,
-            event.account_id,
-            event.type,
-            event.subject,
-            json.dumps(event.data),
-            event.created_at,
-            event.fanned_out_at,
-        ]
-    values = ", ".join(["(%s, %s, %s, %s, %s::jsonb, %s, %s)"] * len(events))
-    # Only table names and placeholders are formatted in; every value is a parameter.
-    new_events = (
-        f"new_events AS (INSERT INTO {Event._meta.db_table} ({columns}) "  # noqa: S608
-        f"VALUES {values} RETURNING id, account_id, type, created_at)"
-    )
-    made = (
-        f"made AS (INSERT INTO {WebhookDelivery._meta.db_table} "  # noqa: S608
-        "(id, endpoint_id, event_id, status, attempts, next_attempt_at, created_at) "
-        "SELECT 'dlv_' || replace(gen_random_uuid()::text, '-', ''), w.id, e.id, %s, 0, "
-        "e.created_at, e.created_at "
-        f"FROM new_events e JOIN {WebhookEndpoint._meta.db_table} w "
-        "ON w.account_id = e.account_id AND w.enabled "
-        "AND (w.events @> '[\"*\"]'::jsonb OR w.events @> jsonb_build_array(e.type)) "
-        "RETURNING endpoint_id)"
-    )
-    ctes = [*(along.ctes if along else ()), new_events, made]
-    return ctes, [*params, WebhookDelivery.Status.PENDING.value]
-
-
-def _publish_portably(events: list[Event]) -> set[str]:
-    """The same with the ORM (SQLite, the embedded mode): a few statements, one transaction."""
-    with transaction.atomic(savepoint=False):
-        Event.objects.bulk_create(events)
-        endpoints = list(
-            WebhookEndpoint.objects.filter(
-                account_id__in={e.account_id for e in events}, enabled=True
-            ).only("id", "account_id", "events")
-        )
-        deliveries = WebhookDelivery.objects.bulk_create(
-            [
-                WebhookDelivery(
-                    endpoint_id=endpoint.pk,
-                    event_id=event.pk,
-                    next_attempt_at=event.created_at,
-                    created_at=event.created_at,
-                )
-                for event in events
-                for endpoint in endpoints
-                if endpoint.account_id == event.account_id and endpoint.wants(event.type)
-            ]
-        )
-    return {d.endpoint_id for d in deliveries}
 
 
 @contextmanager
@@ -298,74 +89,6 @@ def _slot_refresh(key: str) -> None:
     cache.touch(key, int(ATTEMPT_LEASE.total_seconds()))
 
 
-# --- endpoints -----------------------------------------------------------------------------
-
-SECRET_OVERLAP = timedelta(hours=24)
-
-
-def _check_events(events: list[str]) -> list[str]:
-    unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
-    if unknown or not events:
-        raise InvalidRequest(
-            f"Unknown event type: {unknown[0]}." if unknown else "events must not be empty.",
-            fields={"events": [f"Unknown: {', '.join(unknown)}." if unknown else "Required."]},
-        )
-    return ["*"] if "*" in events else sorted(set(events))
-
-
-def webhook_endpoint_create(
-    *, account: Account, url: str, events: list[str], description: str = "", enabled: bool = True
-) -> WebhookEndpoint:
-    return WebhookEndpoint.objects.create(
-        account=account,
-        url=check_webhook_url(url),
-        events=_check_events(events),
-        description=description,
-        enabled=enabled,
-        secret=new_secret(),
-    )
-
-
-def webhook_endpoint_update(*, endpoint: WebhookEndpoint, **changes: Any) -> WebhookEndpoint:
-    """Change url, events, description or enabled; enabling clears why it was disabled."""
-    if "url" in changes:
-        endpoint.url = check_webhook_url(changes["url"])
-    if "events" in changes:
-        endpoint.events = _check_events(changes["events"])
-    if "description" in changes:
-        endpoint.description = changes["description"]
-    if "enabled" in changes:
-        endpoint.enabled = changes["enabled"]
-        if endpoint.enabled:
-            endpoint.disabled_reason = ""
-            endpoint.failing_since = None
-    endpoint.save()
-    return endpoint
-
-
-def webhook_endpoint_delete(*, endpoint: WebhookEndpoint) -> None:
-    """Stop sending to it and forget it, with its delivery log."""
-    endpoint.delete()
-
-
-def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """A new secret; the old one keeps signing (beside the new) for 24 hours."""
-    endpoint.previous_secret = endpoint.secret
-    endpoint.previous_secret_expires_at = timezone.now() + SECRET_OVERLAP
-    endpoint.secret = new_secret()
-    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
-    return endpoint
-
-
-def _disable(endpoint: WebhookEndpoint, reason: str) -> None:
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False, disabled_reason=reason)
-    endpoint.enabled = False
-    endpoint.disabled_reason = reason
-
-
-# --- fan-out and delivery ------------------------------------------------------------------
-
-
 @transaction.atomic
 def _fan_out(event_ids: list[str]) -> int:
     """Make the deliveries of events published without them (by an older version); once."""
@@ -393,7 +116,7 @@ def _fan_out(event_ids: list[str]) -> int:
         ignore_conflicts=True,
     )
     Event.objects.filter(pk__in=[e.pk for e in events]).update(fanned_out_at=now)
-    _wake_after_commit(d.endpoint_id for d in deliveries)
+    endpoint_wake_on_commit(d.endpoint_id for d in deliveries)
     return len(deliveries)
 
 
@@ -606,7 +329,7 @@ def _record(
         endpoints.filter(failing_since__isnull=True).update(failing_since=failing_since)
     endpoint.failing_since = failing_since
     if disabled_reason:
-        _disable(endpoint, disabled_reason)
+        endpoint_disable(endpoint, disabled_reason)
 
 
 def _fail_due_of_disabled(endpoint_id: str, now: datetime) -> int:
@@ -628,7 +351,7 @@ def endpoint_drain(*, endpoint_id: str) -> int:
     of its slots; return how many attempts were made. Without a free slot it does nothing:
     each drain that holds one looks for due work again once it lets go, and wakes the
     endpoint if there is any (so nothing waits for the sweep)."""
-    cache.delete(_wake_marker(endpoint_id))  # work published from now on wakes another task
+    endpoint_wake_taken(endpoint_id)
     made = 0
     with endpoint_slot(endpoint_id) as slot:
         if slot is None:
@@ -683,7 +406,7 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
         status=WebhookDelivery.Status.PENDING, next_attempt_at=now, finished_at=None
     )
     delivery.refresh_from_db()
-    _wake_after_commit([delivery.endpoint_id])
+    endpoint_wake_on_commit([delivery.endpoint_id])
     return delivery
 
 
@@ -698,7 +421,7 @@ def webhook_endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
         fanned_out_at=now,
     )
     delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, next_attempt_at=now)
-    _wake_after_commit([endpoint.pk])
+    endpoint_wake_on_commit([endpoint.pk])
     return delivery
 
 
