@@ -30,7 +30,9 @@ class WebhookEndpointAdmin(OperatorAdmin):
     list_select_related = ("account",)
     search_fields = ("id", "url", "account__id", "account__name")
     exclude = ("secret", "previous_secret")
-    readonly_fields = ("id", "account", "failing_since", "created_at")
+    # The URL is the owner's, checked against private addresses when they set it through
+    # the API or the dashboard; an operator's form would skip that check.
+    readonly_fields = ("id", "account", "url", "failing_since", "created_at")
     actions = ("reenable",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
