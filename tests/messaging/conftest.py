@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import redis
@@ -86,6 +87,30 @@ def platform(live_server: Any, celery_worker: None) -> Iterator[Platform]:
     yield running
     for device in running.devices:
         device.stop()
+
+
+@pytest.fixture
+def beat(celery_worker: None) -> Iterator[None]:
+    """The messages sweeper on beat's schedule (every 5 s, through the broker), as deployed.
+
+    The dispatcher's wake-ups are hints and the sweeper is what re-kicks a handle whose
+    wake-up was lost (messaging.services.dispatch_wakeups); a test of a long paced run takes
+    the platform whole, so a lost wake-up costs it seconds, as it would in production, rather
+    than the rest of the run."""
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(SWEEP_EVERY):
+            celery_app.send_task("messaging.tasks.messages_sweep")
+
+    ticking = threading.Thread(target=tick, daemon=True)
+    ticking.start()
+    yield
+    stop.set()
+    ticking.join()
+
+
+SWEEP_EVERY = cast(float, settings.CELERY_BEAT_SCHEDULE["sweep-messages"]["schedule"])
 
 
 # --- attachments ---------------------------------------------------------------------------

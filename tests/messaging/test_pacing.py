@@ -20,7 +20,7 @@ def send_times(message_ids: list[str]) -> dict[str, datetime]:
     )
 
 
-def test_a_burst_goes_out_fifo_within_the_handles_pace_and_delays_no_other_handle(platform):
+def test_a_burst_goes_out_fifo_within_the_handles_pace_and_delays_no_other_handle(platform, beat):
     platform.handle("+14155550123", per_minute=12, burst=2)
     platform.handle("+14155550144", per_minute=60, burst=5)
     slow_ids = []
