@@ -2,14 +2,19 @@
 
 from django.db import migrations, models
 
+from contract.migration_operations import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    # Built CONCURRENTLY on PostgreSQL: a deploy does not block sends while they build.
+    atomic = False
+
     dependencies = [
         ("messaging", "0005_message_text_search"),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name="message",
             index=models.Index(
                 condition=models.Q(("status", "failed")),
@@ -17,7 +22,7 @@ class Migration(migrations.Migration):
                 name="message_failed",
             ),
         ),
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name="message",
             index=models.Index(
                 condition=models.Q(("status", "sending")), fields=["job"], name="message_sending"

@@ -2,14 +2,19 @@
 
 from django.db import migrations, models
 
+from contract.migration_operations import AddIndexConcurrently
+
 
 class Migration(migrations.Migration):
+    # Built CONCURRENTLY on PostgreSQL: a deploy does not block sends while they build.
+    atomic = False
+
     dependencies = [
         ("webhooks", "0005_drain_indexes"),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrently(
             model_name="webhookendpoint",
             index=models.Index(
                 condition=models.Q(
