@@ -54,17 +54,6 @@ class ApiView(APIView):
                 f"Unknown query parameter: {unknown[0]}.",
                 fields={name: ["This query parameter is not allowed."] for name in unknown},
             )
-        # DRF reads an empty value of an optional field as "not given" (HTML forms' rule); the
-        # document says a parameter is at least one character, so an empty one is refused
-        # rather than silently ignored (`?chat_id=` would list every chat's messages).
-        blank = sorted(
-            name for name, values in request.query_params.lists() if any(v == "" for v in values)
-        )
-        if blank:
-            raise InvalidRequest(
-                f"{blank[0]}: Must not be empty (leave the parameter out instead).",
-                fields={name: ["Must not be empty: leave the parameter out."] for name in blank},
-            )
         unstorable = sorted(
             name
             for name, values in request.query_params.lists()
