@@ -193,6 +193,7 @@ ACCEPTED: list[tuple[str, Callable[[Finding], bool]]] = [
             and _fields(f)
             in (
                 {"participants": ["A group needs 2 or more different people."]},
+                {"participants": ["Includes the sending handle."]},
                 {"handle": ["The group's own handle."]},
             )
         ),
