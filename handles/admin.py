@@ -113,34 +113,20 @@ class HandleAdmin(OperatorAdmin):
         description="Pause selected handles (messages wait, queued)", permissions=["change"]
     )
     def pause(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
-        paused = 0
-        for handle in queryset:
-            with transaction.atomic():
-                if services.handle_pause(handle=handle):
-                    audit_record(
-                        operator=request.user,
-                        action="handle.pause",
-                        obj=handle,
-                        changes={"paused": [False, True]},
-                    )
-                    paused += 1
+        paused = sum(
+            services.handle_pause_set(handle=handle, paused=True, operator=request.user)
+            for handle in queryset
+        )
         self.message_user(request, f"{paused} handle(s) paused.", messages.SUCCESS)
 
     @admin.action(
         description="Resume selected handles (their queues drain)", permissions=["change"]
     )
     def resume(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
-        resumed = 0
-        for handle in queryset:
-            with transaction.atomic():
-                if services.handle_resume(handle=handle):
-                    audit_record(
-                        operator=request.user,
-                        action="handle.resume",
-                        obj=handle,
-                        changes={"paused": [True, False]},
-                    )
-                    resumed += 1
+        resumed = sum(
+            services.handle_pause_set(handle=handle, paused=False, operator=request.user)
+            for handle in queryset
+        )
         self.message_user(request, f"{resumed} handle(s) resumed.", messages.SUCCESS)
 
     @admin.action(description="Move selected handles to another account…", permissions=["change"])

@@ -26,6 +26,7 @@ from handles.services.fleet import (
     device_seen,
     handle_assign,
     handle_pause,
+    handle_pause_set,
     handle_resume,
     handles_mark_offline,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "device_seen",
     "handle_assign",
     "handle_pause",
+    "handle_pause_set",
     "handle_resume",
     "handle_wakeup_key",
     "handles_mark_offline",

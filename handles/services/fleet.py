@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from accounts.selectors import secret_hash
+from accounts.services import audit_record
 from contract.errors import Conflict, InvalidRequest
 from contract.ids import random_token
 from handles import registry
@@ -109,6 +111,23 @@ def handle_resume(*, handle: Handle) -> bool:
         listener(handle, paused_for)
     handle_pause_changed(handle, paused=False, at=now)
     return True
+
+
+def handle_pause_set(*, handle: Handle, paused: bool, operator: Any, reason: str = "") -> bool:
+    """Pause or resume the handle for an operator (`operator`: the signed-in user, or None
+    from the command line) and record it in the audit log, in one transaction; True if it
+    changed (a handle already so is left alone and not audited)."""
+    with transaction.atomic():
+        changed = handle_pause(handle=handle) if paused else handle_resume(handle=handle)
+        if changed:
+            audit_record(
+                operator=operator,
+                action="handle.pause" if paused else "handle.resume",
+                obj=handle,
+                changes={"paused": [not paused, paused]},
+                reason=reason,
+            )
+    return changed
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import CommandError
-from django.db import transaction
 
 from accounts.management.commands._json import JsonCommand
 from contract.errors import DomainError
@@ -34,12 +33,7 @@ class Command(JsonCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         handle = handle_named(options["handle"])
-        with transaction.atomic():
-            if services.handle_pause(handle=handle):
-                self.audit(
-                    "handle.pause",
-                    handle,
-                    changes={"paused": [False, True]},
-                    reason=options["reason"],
-                )
+        services.handle_pause_set(
+            handle=handle, paused=True, operator=None, reason=options["reason"]
+        )
         self.emit({"handle": handle.address, "paused": True})

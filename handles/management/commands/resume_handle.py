@@ -3,8 +3,6 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
-from django.db import transaction
-
 from accounts.management.commands._json import JsonCommand
 from handles import services
 from handles.management.commands.pause_handle import handle_named
@@ -19,12 +17,7 @@ class Command(JsonCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         handle = handle_named(options["handle"])
-        with transaction.atomic():
-            if services.handle_resume(handle=handle):
-                self.audit(
-                    "handle.resume",
-                    handle,
-                    changes={"paused": [True, False]},
-                    reason=options["reason"],
-                )
+        services.handle_pause_set(
+            handle=handle, paused=False, operator=None, reason=options["reason"]
+        )
         self.emit({"handle": handle.address, "paused": False})
