@@ -28,6 +28,19 @@ class Account(models.Model):
     rate_limit_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="API requests per minute per key; empty = default."
     )
+    # Compliance (docs/compliance.md): the replies to the keywords, sent from the handle that
+    # received them; empty sends nothing.
+    help_reply = models.TextField(blank=True, help_text="Answer to HELP; empty = no answer.")
+    opt_out_reply = models.TextField(blank=True, help_text="Confirmation of STOP; empty = none.")
+    opt_in_reply = models.TextField(blank=True, help_text="Confirmation of START; empty = none.")
+    # Whether a group send goes out when one of its members has opted out of this account.
+    group_opt_outs_allowed = models.BooleanField(
+        default=False, help_text="Send to groups that include an opted-out member."
+    )
+    # Whether a handle whose line health turns critical stops messaging new contacts.
+    health_auto_pause = models.BooleanField(
+        default=True, help_text="Hold new-contact sends of a handle in critical health."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

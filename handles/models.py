@@ -37,6 +37,11 @@ class Handle(models.Model):
         ONLINE = "online", "Online"
         OFFLINE = "offline", "Offline"
 
+    class Health(models.TextChoices):
+        HEALTHY = "healthy", "Healthy"
+        AT_RISK = "at_risk", "At risk"
+        CRITICAL = "critical", "Critical"
+
     address = models.CharField(max_length=254, unique=True, help_text="Normalized handle.")
     account = models.ForeignKey(
         Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="handles"
@@ -55,6 +60,18 @@ class Handle(models.Model):
     # wait, queued, and their time to live does not run (see handles.services.handle_pause).
     paused = models.BooleanField(default=False)
     paused_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Recipients it has never messaged that it may message per rolling 24 hours; NULL is no
+    # limit (docs/compliance.md). Set by operators.
+    new_contact_budget = models.PositiveIntegerField(
+        null=True, blank=True, default=50, help_text="New recipients per 24 h; empty = no limit."
+    )
+    # Line health, from its recent outcomes and signals (docs/compliance.md); the reasons say
+    # which signal put it there. Outcomes before `health_cleared_at` (an operator's clear) no
+    # longer count.
+    health = models.CharField(max_length=10, choices=Health.choices, default=Health.HEALTHY)
+    health_reasons = models.JSONField(default=list, blank=True)
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    health_cleared_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

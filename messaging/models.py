@@ -88,6 +88,9 @@ class Message(models.Model):
     )
     metadata = models.JSONField(default=dict)
     error_code = models.CharField(max_length=64, blank=True)
+    # Why a `scheduled` message waits with no `send_at`: held for its handle's new-contact
+    # budget or line health (docs/compliance.md); empty otherwise.
+    status_reason = models.CharField(max_length=32, blank=True)
     error_message = models.CharField(max_length=1000, blank=True)
     attempts = models.PositiveIntegerField(default=1)
     # NULL, not "", so that only real upstream ids are unique per handle.
@@ -122,6 +125,12 @@ class Message(models.Model):
             ),
             models.Index(
                 fields=["send_at"], condition=models.Q(status="scheduled"), name="message_scheduled"
+            ),
+            # What waits for a handle's new-contact budget or health, oldest first.
+            models.Index(
+                fields=["handle", "created_at", "id"],
+                condition=models.Q(status="scheduled", send_at__isnull=True),
+                name="message_held",
             ),
             # The operators' overview (monitoring.selectors): the last hour's failures, and
             # what is in `sending`, each read without touching the rest of the table.
@@ -280,3 +289,67 @@ class DailyCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.handle_id} {self.day}"
+
+
+class OptOut(models.Model):
+    """A recipient who asked this account to stop messaging them: no handle of the account
+    sends to them until they opt back in (docs/compliance.md). Deleted on opt-in."""
+
+    class Source(models.TextChoices):
+        KEYWORD = "keyword", "Keyword"  # they replied STOP (or another stop word)
+        API = "api", "API"  # the account said so, through the API or its dashboard
+        OPERATOR = "operator", "Operator"  # an operator said so, in admin
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="opt_outs")
+    recipient = models.CharField(max_length=254, help_text="Normalized handle.")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    reason = models.CharField(max_length=500, blank=True)
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The inbound message that said it.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "recipient"], name="opt_out_once")
+        ]
+        indexes = [models.Index(fields=["account", "-created_at", "-id"], name="opt_out_page")]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} out of {self.account_id}"
+
+
+class HandleContact(models.Model):
+    """Someone a handle has been in a conversation with: known, so not a new contact.
+
+    `budget_used_at` is when messaging them first took a slot of the handle's new-contact
+    budget (NULL when they wrote first, or they were known before budgets existed).
+    """
+
+    handle = models.ForeignKey(Handle, on_delete=models.CASCADE, related_name="+")
+    address = models.CharField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+    budget_used_at = models.DateTimeField(null=True, blank=True)
+    replied_at = models.DateTimeField(
+        null=True, blank=True, help_text="Their first message after we first wrote."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["handle", "address"], name="handle_contact_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["handle", "budget_used_at"],
+                condition=models.Q(budget_used_at__isnull=False),
+                name="handle_contact_budget",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} of {self.handle_id}"
