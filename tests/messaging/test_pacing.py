@@ -9,7 +9,7 @@ import pytest
 from messaging.models import Message, MessageStatusEvent
 from tests.messaging.conftest import wait_until
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow(seconds=150)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow(seconds=50)]
 
 
 def send_times(message_ids: list[str]) -> dict[str, datetime]:
@@ -20,9 +20,15 @@ def send_times(message_ids: list[str]) -> dict[str, datetime]:
     )
 
 
+# The slow handle's pace: fast enough that the burst drains in half a minute, slow enough
+# that pacing (not the dispatcher's speed) decides every send time.
+PER_MINUTE = 60
+BURST = 2
+
+
 def test_a_burst_goes_out_fifo_within_the_handles_pace_and_delays_no_other_handle(platform, beat):
-    platform.handle("+14155550123", per_minute=12, burst=2)
-    platform.handle("+14155550144", per_minute=60, burst=5)
+    platform.handle("+14155550123", per_minute=PER_MINUTE, burst=BURST)
+    platform.handle("+14155550144", per_minute=600, burst=5)
     slow_ids = []
     for n in range(30):
         response = platform.client.post(
@@ -46,17 +52,23 @@ def test_a_burst_goes_out_fifo_within_the_handles_pace_and_delays_no_other_handl
 
     wait_until(fast_all_sent, timeout=30, what="the second handle's messages")
     # The second handle did not wait for the first's queue, which is still mostly waiting.
-    assert Message.objects.filter(pk__in=slow_ids, status="queued").count() >= 20
+    assert Message.objects.filter(pk__in=slow_ids, status="queued").count() >= 15
 
     def slow_all_sent() -> bool:
         return Message.objects.filter(pk__in=slow_ids, sent_at__isnull=False).count() == 30
 
-    wait_until(slow_all_sent, timeout=240, what="the paced burst")
+    wait_until(slow_all_sent, timeout=120, what="the paced burst")
     times = send_times(slow_ids)
     ordered = [times[message_id] for message_id in slow_ids]
     assert ordered == sorted(ordered), "not FIFO"
-    for start in ordered:
-        in_window = [t for t in ordered if 0 <= (t - start).total_seconds() < 60]
-        assert len(in_window) <= 12 + 2
-    # Paced, not just throttled to nothing: 28 messages beyond the burst at 12 a minute.
-    assert (ordered[-1] - ordered[0]).total_seconds() >= (28 / 12) * 60 - 2
+    # The token bucket's promise, over every stretch of the run: n sends in t seconds never
+    # exceed the burst plus what t seconds refill (a 60-second window is one such stretch).
+    # A send's history row is stamped a few milliseconds after its token was counted, so a
+    # stretch may measure short by that much: a quarter of a token of slack, far less than
+    # the whole message one more send would be.
+    for first, start in enumerate(ordered):
+        for last in range(first, len(ordered)):
+            elapsed = (ordered[last] - start).total_seconds()
+            assert last - first + 1 <= BURST + PER_MINUTE * elapsed / 60 + 0.25, (first, last)
+    # Paced, not just throttled to nothing: 28 messages beyond the burst at one a second.
+    assert (ordered[-1] - ordered[0]).total_seconds() >= (28 / PER_MINUTE) * 60 - 2
