@@ -3,8 +3,8 @@
 - `publish`: the event outbox other apps publish to (`event_publish`, `event_publish_many`),
   and waking an endpoint's delivery (`endpoint_wake`).
 - `endpoints`: create, update, delete, rotate the signing secret, disable.
-- `delivering`: fan-out and delivery per endpoint (drains, one attempt, redeliver, test),
-  and the sweep behind them.
+- `delivering`: delivery per endpoint (drains, one attempt, redeliver, test).
+- `sweeping`: the sweep behind delivery, and fan-out of events an older version published.
 
 The names below are the app's API (`from webhooks import services`); reads are in
 `webhooks.selectors`, the HTTP side of an attempt (signing, posting) in `webhooks.delivery`.
@@ -14,11 +14,8 @@ from webhooks.services.delivering import (
     ATTEMPT_LEASE,
     BATCH_POST_WINDOW,
     DELIVER_TASK,
-    FAN_OUT_TASK,
-    deliveries_sweep,
     endpoint_drain,
     endpoint_slot,
-    event_fan_out,
     webhook_deliver,
     webhook_endpoint_test,
     webhook_redeliver,
@@ -41,6 +38,7 @@ from webhooks.services.publish import (
     event_publish,
     event_publish_many,
 )
+from webhooks.services.sweeping import FAN_OUT_TASK, deliveries_sweep, event_fan_out
 
 __all__ = [
     "ATTEMPT_LEASE",
