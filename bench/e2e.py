@@ -28,7 +28,6 @@ import argparse
 import http.client
 import json
 import os
-import re
 import shutil
 import signal
 import statistics
@@ -44,151 +43,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.procstat import process_cpu_seconds, tree_cpu_seconds  # noqa: E402
+from bench.e2e_devices import prepare, simulate  # noqa: E402
+from bench.e2e_measure import Sampler, access_log_calls, pg, pg_close  # noqa: E402
+from bench.procstat import tree_cpu_seconds  # noqa: E402
 from bench.scratch import PG, database_create  # noqa: E402
 from config.procfile import procfile_commands  # noqa: E402
-
-# --- the simulator process (no Django: only the agent and the simulator) ---------------------
-
-
-def simulate(
-    tokens_file: str, summary_file: str, web: str, agents: str | None, linger: float
-) -> None:
-    from handles.simulator import Behaviour, SimulatedDevice
-
-    setup = json.loads(Path(tokens_file).read_text())
-    behaviour = Behaviour(
-        send_delay=0.01,
-        receipt_delay=0.5,
-        poll_wait=25,
-        heartbeat_every=15,
-        report_linger=linger,
-    )
-    devices = [
-        SimulatedDevice(
-            base_url=web,
-            token=item["token"],
-            handle=item["address"],
-            behaviour=behaviour,
-            poll_url=agents,
-        ).start()
-        for item in setup["handles"]
-    ]
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    done.wait()
-    received = Counter(
-        job.payload.get("message_id") for device in devices for job in list(device.received)
-    )
-    summary = {
-        "received": dict(received),
-        "report_retries": sum(device.report_retries for device in devices),
-        "refused": sum(len(device.outbox.refused) for device in devices),
-        "unreported": sum(len(device.outbox) for device in devices),
-    }
-    Path(summary_file).write_text(json.dumps(summary))
-    os._exit(0)
-
-
-# --- setup (inside Django, against the scratch database) -----------------------------------
-
-
-def prepare(tokens_file: str, handles: int) -> None:
-    import django
-
-    django.setup()
-    from accounts import services as account_services
-    from handles import services as handle_services
-
-    account, issued = account_services.account_create(name="E2E bench")
-    account_services.account_set_rate_limit(account=account, per_minute=10_000_000)
-    result: dict[str, Any] = {"api_key": issued.secret, "handles": []}
-    for n in range(handles):
-        handle = handle_services.handle_assign(
-            account=account, address=f"+1415600{n:04d}", per_minute=6000, burst=100
-        )
-        device = handle_services.device_attach(handle=handle, name="e2e", simulated=True)
-        result["handles"].append({"address": handle.address, "token": device.token})
-    Path(tokens_file).write_text(json.dumps(result))
-
-
-# --- measuring ------------------------------------------------------------------------------
-
-
-_connections: dict[str, Any] = {}
-
-
-def pg(db: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    """Run `sql` on `db`, on one connection kept for the run (so the benchmark's own queries
-    open no session while it counts them)."""
-    import psycopg
-
-    if db not in _connections:
-        _connections[db] = psycopg.connect(f"{PG}/{db}", autocommit=True)
-    return list(_connections[db].execute(sql, params).fetchall())
-
-
-class Sampler(threading.Thread):
-    """Every 0.2 s: how many backends the database has (the most is kept), and which process
-    opened each new one (each process runs with PGAPPNAME set to its name). A session
-    shorter than a sample may be missed: `pg_stat_database.sessions` stays the total."""
-
-    def __init__(self, db: str) -> None:
-        super().__init__(daemon=True)
-        self.db = db
-        self.most = 0
-        self.opened: Counter[str] = Counter()
-        self.waits: Counter[str] = Counter()  # what active backends were waiting on
-        self.samples = 0
-        # CPU of each backend (PostgreSQL's process for a session) when first and last seen
-        self.backend_cpu: dict[tuple[int, Any], tuple[float, float]] = {}
-        self.stop = threading.Event()
-
-    def postgres_cpu(self) -> float:
-        """CPU seconds the database's backends used while sampled (a backend that lived less
-        than a sample is missed, and one's last moments after its last sample)."""
-        return sum(last - first for first, last in self.backend_cpu.values())
-
-    def run(self) -> None:
-        import psycopg
-
-        seen: set[tuple[int, Any]] = set()
-        first = True
-        with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-            while not self.stop.wait(0.2):
-                rows = conn.execute(
-                    "SELECT pid, backend_start, application_name, state, wait_event_type, "
-                    "wait_event FROM pg_stat_activity WHERE datname = %s",
-                    (self.db,),
-                ).fetchall()
-                self.most = max(self.most, len(rows))
-                self.samples += 1
-                for pid, started, _, state, wait_type, wait in rows:
-                    if state == "active":
-                        self.waits[f"{wait_type}:{wait}" if wait_type else "on CPU"] += 1
-                    used = process_cpu_seconds(pid)
-                    base = self.backend_cpu.get((pid, started), (used if first else 0.0, 0.0))[0]
-                    self.backend_cpu[(pid, started)] = (base, used)
-                for pid, started, name, *_ in rows:
-                    if (pid, started) not in seen:
-                        seen.add((pid, started))
-                        if not first:  # those open before the run were not opened during it
-                            self.opened[name or "?"] += 1
-                first = False
-
-
-def access_log_calls(logs: list[Path]) -> Counter[str]:
-    """Requests per endpoint in gunicorn's access logs (ids folded), and 5xx per endpoint."""
-    pattern = re.compile(r'"(GET|POST|PUT|PATCH|DELETE) (\S+) HTTP/[\d.]+" (\d{3})')
-    calls: Counter[str] = Counter()
-    for log in logs:
-        for match in pattern.finditer(log.read_text(errors="replace")):
-            path = re.sub(r"/(job|msg|att)_[A-Za-z0-9]+", r"/{\1}", match[2])
-            calls[f"{match[1]} {path}"] += 1
-            if match[3].startswith("5"):
-                calls[f"5xx {match[1]} {path}"] += 1
-    return calls
-
 
 # --- load -----------------------------------------------------------------------------------
 
@@ -316,8 +175,7 @@ def main() -> None:
                 time.sleep(0.1)
         run(args, work, children)
     finally:
-        for conn in _connections.values():
-            conn.close()
+        pg_close()
         for process in children.values():
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
