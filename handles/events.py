@@ -35,3 +35,20 @@ def handle_pause_changed(handle: Handle, *, paused: bool, at: datetime) -> None:
             data={"handle": handle.address, "paused": paused, "at": rfc3339(at)},
             subject=handle.address,
         )
+
+
+def handle_health_changed(handle: Handle, *, previous: str, at: datetime) -> None:
+    """Publish `handle.health_changed` to the handle's account, if it has one."""
+    if handle.account_id is not None:
+        event_publish(
+            account=handle.account_id,
+            type="handle.health_changed",
+            data={
+                "handle": handle.address,
+                "health": handle.health,
+                "previous": previous,
+                "reasons": handle.health_reasons,
+                "changed_at": rfc3339(at),
+            },
+            subject=handle.address,
+        )

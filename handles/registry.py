@@ -27,6 +27,8 @@ HandleOnlineListener = Callable[[int], None]
 HandlePausedListener = Callable[["Handle"], None]
 # (handle, how long it was paused): runs in the transaction that resumes it.
 HandleResumedListener = Callable[["Handle", "timedelta"], None]
+# (handle, previous health): runs in the transaction that moves its line health.
+HandleHealthChangedListener = Callable[["Handle", str], None]
 # Annotations (name -> expression over a Handle queryset) for the operators' handle list.
 QueueAnnotationProvider = Callable[[], dict[str, Any]]
 JobResultsHandler = Callable[[list["Job"]], None]
@@ -42,6 +44,7 @@ _handle_online_listeners: list[HandleOnlineListener] = []
 _handle_paused_listeners: list[HandlePausedListener] = []
 _handle_resumed_listeners: list[HandleResumedListener] = []
 _queue_annotation_providers: list[QueueAnnotationProvider] = []
+_handle_health_changed_listeners: list[HandleHealthChangedListener] = []
 
 
 def on_job_result(kind: str) -> Callable[[JobResultHandler], JobResultHandler]:
@@ -125,6 +128,17 @@ def on_handle_resumed(listener: HandleResumedListener) -> HandleResumedListener:
 
 def handle_resumed_listeners() -> list[HandleResumedListener]:
     return list(_handle_resumed_listeners)
+
+
+def on_handle_health_changed(listener: HandleHealthChangedListener) -> HandleHealthChangedListener:
+    """Call `listener(handle, previous)` in the transaction that moves a handle's health."""
+    if listener not in _handle_health_changed_listeners:
+        _handle_health_changed_listeners.append(listener)
+    return listener
+
+
+def handle_health_changed_listeners() -> list[HandleHealthChangedListener]:
+    return list(_handle_health_changed_listeners)
 
 
 def add_queue_annotations(provider: QueueAnnotationProvider) -> None:

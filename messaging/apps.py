@@ -15,7 +15,7 @@ class MessagingConfig(AppConfig):
         from accounts.dashboard import add_usage_many_source, add_usage_source
         from handles import registry
         from messaging import selectors
-        from messaging.services import actions, groups, inbound, pausing  # noqa: F401
+        from messaging.services import actions, groups, inbound, line_health, pausing  # noqa: F401
 
         registry.add_queue_depth_provider(selectors.queued_counts)
         registry.add_queue_annotations(selectors.queue_annotations)

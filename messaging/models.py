@@ -132,6 +132,15 @@ class Message(models.Model):
                 condition=models.Q(status="scheduled", send_at__isnull=True),
                 name="message_held",
             ),
+            # A handle's last outcomes, newest first, for its line health
+            # (messaging.services.line_health.signals.OUTCOME_STATUSES: keep them equal).
+            models.Index(
+                fields=["handle", "created_at", "id"],
+                condition=models.Q(
+                    direction="outbound", status__in=["sent", "delivered", "read", "failed"]
+                ),
+                name="message_outcome",
+            ),
             # The operators' overview (monitoring.selectors): the last hour's failures, and
             # what is in `sending`, each read without touching the rest of the table.
             models.Index(

@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import shared_task
 
-from messaging.services import attachments, dispatch
+from messaging.services import attachments, dispatch, line_health
 
 
 @shared_task
@@ -46,3 +46,17 @@ def messages_sweep() -> dict[str, int]:
 def attachments_purge_unused() -> dict[str, int]:
     """Delete uploads never sent within 24 h of their upload, with their files."""
     return {"deleted": attachments.attachments_purge_unused(older_than=timedelta(hours=24))}
+
+
+@shared_task
+def line_health_evaluate(everything: bool = False) -> dict[str, int]:
+    """Judge the line health of the handles that sent lately or are not healthy (all of them
+    with `everything`)."""
+    result = line_health.handles_health_evaluate(everything=everything)
+    return {"evaluated": result.evaluated, "changed": result.changed}
+
+
+@shared_task
+def line_health_evaluate_handle(handle_id: int) -> dict[str, str | None]:
+    """Judge one handle's line health now (after a device reported failures)."""
+    return {"health": line_health.handle_health_evaluate(handle_id=handle_id)}

@@ -25,6 +25,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "handle.offline",
     "handle.paused",
     "handle.resumed",
+    "handle.health_changed",
     "webhook.test",
 )
 

@@ -270,6 +270,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "handles.tasks.handles_mark_offline",
         "schedule": 10.0,
     },
+    # Line health: each minute the handles that sent lately (or are not healthy); each hour all.
+    "evaluate-line-health": {
+        "task": "messaging.tasks.line_health_evaluate",
+        "schedule": 60.0,
+    },
+    "evaluate-line-health-all": {
+        "task": "messaging.tasks.line_health_evaluate",
+        "schedule": 60 * 60.0,
+        "kwargs": {"everything": True},
+    },
 }
 
 # --- the dashboard: sign-in, sessions, security headers, mail ------------------------
@@ -426,6 +436,23 @@ SWITCHBOARD_METRICS_TOKEN = os.environ.get("SWITCHBOARD_METRICS_TOKEN", "")
 SWITCHBOARD_OVERVIEW_QUEUE_DEPTH = env_int("SWITCHBOARD_OVERVIEW_QUEUE_DEPTH", 100)
 SWITCHBOARD_OVERVIEW_QUEUE_AGE_MINUTES = env_int("SWITCHBOARD_OVERVIEW_QUEUE_AGE_MINUTES", 10)
 SWITCHBOARD_OVERVIEW_ROWS = env_int("SWITCHBOARD_OVERVIEW_ROWS", 20)
+# Line health (docs/compliance.md, "Line health", says why each default): a handle's state from
+# its last `outcomes` outbound outcomes and what its new contacts did in the contact window. Each
+# signal is [at_risk, critical]; rates are judged on at least `min_outcomes` outcomes (or iMessage
+# attempts) and `min_contacts` new contacts. Failure and opt-out rates follow what SMS platforms
+# enforce against carrier filtering (8% / 12.5% errors, 2% / 3% opt-outs); the rest are ours.
+SWITCHBOARD_LINE_HEALTH = {
+    "outcomes": env_int("SWITCHBOARD_LINE_HEALTH_OUTCOMES", 100),
+    "min_outcomes": 20,
+    "min_contacts": 20,
+    "contact_window_hours": 7 * 24,
+    "unanswered_grace_hours": 24,
+    "failure_rate": [0.08, 0.125],
+    "not_registered_rate": [0.30, 0.50],
+    "device_errors": [5, 10],
+    "opt_out_rate": [0.02, 0.03],
+    "unanswered_rate": [0.85, 0.95],
+}
 
 # Attachments go through Django's storage API: local disk by default; point STORAGES at an
 # S3-compatible backend (django-storages) in production.

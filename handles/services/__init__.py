@@ -4,6 +4,7 @@
   device, record that it called, and the online/offline status that follows.
 - `jobs`: jobs for devices: created by the apps, leased by the long-poll, finished by the
   results a device reports.
+- `health`: a handle's line health, set from messaging's judgement or cleared by an operator.
 - `device_events`: what devices push, recorded once each and handed to the apps' handlers;
   recipients' capabilities.
 
@@ -30,6 +31,7 @@ from handles.services.fleet import (
     handle_resume,
     handles_mark_offline,
 )
+from handles.services.health import handle_health_clear, handle_health_set
 from handles.services.jobs import (
     LEASE,
     ReportedResult,
@@ -58,6 +60,8 @@ __all__ = [
     "device_heartbeat",
     "device_seen",
     "handle_assign",
+    "handle_health_clear",
+    "handle_health_set",
     "handle_pause",
     "handle_pause_set",
     "handle_resume",

@@ -1,11 +1,28 @@
-"""Reserved for line health (issue 14): fill in its operations; keep its name and place."""
+"""Line health (issue 14): the index its judgement reads a handle's last outcomes through."""
 
-from django.db import migrations
+from django.db import migrations, models
+
+from contract.migration_operations import AddIndexConcurrently
 
 
 class Migration(migrations.Migration):
+    # Built CONCURRENTLY on PostgreSQL: a deploy does not block sends while it builds.
+    atomic = False
+
     dependencies = [
         ("messaging", "0010_budgets"),
     ]
 
-    operations: list[migrations.operations.base.Operation] = []
+    operations = [
+        AddIndexConcurrently(
+            model_name="message",
+            index=models.Index(
+                condition=models.Q(
+                    ("direction", "outbound"),
+                    ("status__in", ["sent", "delivered", "read", "failed"]),
+                ),
+                fields=["handle", "created_at", "id"],
+                name="message_outcome",
+            ),
+        ),
+    ]

@@ -25,7 +25,7 @@ from handles.clock import DeviceTime, device_time
 from handles.models import Channel, Device, Handle, Job
 from messaging import events
 from messaging.models import Chat, Message, MessageStatusEvent, Reaction
-from messaging.services import stats
+from messaging.services import line_health, stats
 from messaging.services.actions import reaction_record
 from messaging.services.attachments import attachments_claim
 from messaging.services.groups import group_apply
@@ -120,6 +120,7 @@ def inbound_message_record(
     stats.count(message, ["received"], at=at)
     events.message_status_changed(message)
     observe_on_commit([observation(message, message.status, at)])
+    line_health.contact_replied(handle_id=handle.pk, address=sender, at=at)
     return message
 
 
@@ -157,6 +158,8 @@ def send_jobs_finished(jobs: list[Job]) -> None:
     if renamed:
         rows_update(renamed, ["upstream_id"])
     messages_transition(transitions=transitions)
+    if any(not (job.result or {}).get("ok") for job in jobs):
+        line_health.evaluate_soon(job.handle_id for job in jobs)
 
 
 def _send_result(job: Job, message: Message, renamed: list[Message]) -> list[Transition]:
@@ -291,6 +294,7 @@ def message_failed_after_sending(device: Device, external_id: str, data: dict[st
         detail="; ".join(filter(None, ["failed after it was sent", at.note])),
         error={"code": str(error.get("code", "failed")), "message": str(error.get("message", ""))},
     )
+    line_health.evaluate_soon([device.handle_id])
 
 
 @registry.on_device_event("message.received")
