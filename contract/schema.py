@@ -89,6 +89,12 @@ HEADERS: dict[str, dict[str, Any]] = {
         "required": True,
         "description": "When the window resets (epoch seconds).",
     },
+    "X-New-Contacts-Remaining": {
+        "schema": {"type": "string", "pattern": "^([0-9]+|unlimited)$"},
+        "description": "The sending handle's new-contact budget left after this send: slots "
+        "for recipients it has never messaged, per rolling 24 hours, or `unlimited`. Absent "
+        "on a replayed response (`Idempotent-Replayed`). docs/compliance.md.",
+    },
     "Retry-After": {
         "schema": _INTEGER,
         "required": True,
@@ -242,6 +248,9 @@ class SwitchboardAutoSchema(AutoSchema):
                 headers.update({name: self._header(name) for name in RATE_LIMIT_HEADERS})
             if self._takes_idempotency_key():
                 headers["Idempotent-Replayed"] = self._header("Idempotent-Replayed")
+            # What the view says it adds to this method's success (`openapi_success_headers`).
+            extra = getattr(self.view, "openapi_success_headers", {}).get(self.method, ())
+            headers.update({name: self._header(name) for name in extra})
         return headers
 
     def _get_parameters(self) -> list[dict[str, Any]]:

@@ -69,6 +69,7 @@ class HandleAdmin(OperatorAdmin):
         "oldest_queued",
         "last_contact",
         "pacing",
+        "new_contacts",
     ]
     list_filter = ["status", "paused"]
     list_select_related = ["account"]
@@ -108,6 +109,14 @@ class HandleAdmin(OperatorAdmin):
     @admin.display(description="pacing")
     def pacing(self, handle: Handle) -> str:
         return f"{handle.per_minute}/min, burst {handle.burst}"
+
+    @admin.display(description="new contacts (24 h)", ordering="contacts_used")
+    def new_contacts(self, handle: Handle) -> str:
+        """Slots of its new-contact budget used in the rolling 24 h, of its budget (set on
+        the handle's page: `new_contact_budget`, empty for no limit; the change is audited)."""
+        used = int(getattr(handle, "contacts_used", 0) or 0)
+        budget = handle.new_contact_budget
+        return f"{used} / {'no limit' if budget is None else budget}"
 
     @admin.action(
         description="Pause selected handles (messages wait, queued)", permissions=["change"]

@@ -178,3 +178,18 @@ def device_event_types() -> list[str]:
 
 def queue_depth_providers() -> list[QueueDepthProvider]:
     return list(_queue_depth_providers)
+
+
+# (handles) -> {handle id: {"used", "budget", "resets_at"}}: their new-contact budgets.
+NewContactsProvider = Callable[[Iterable["Handle"]], dict[int, dict[str, Any]]]
+_new_contacts_providers: list[NewContactsProvider] = []
+
+
+def add_new_contacts_provider(provider: NewContactsProvider) -> None:
+    """Tell each handle's new-contact budget use (messaging knows whom a handle messaged)."""
+    if provider not in _new_contacts_providers:
+        _new_contacts_providers.append(provider)
+
+
+def new_contacts_providers() -> list[NewContactsProvider]:
+    return list(_new_contacts_providers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
@@ -87,6 +88,19 @@ def queue_depths(handles: Iterable[Handle]) -> dict[int, int]:
         for handle_id, extra in provider(handles).items():
             counts[handle_id] = counts.get(handle_id, 0) + extra
     return counts
+
+
+def new_contacts_usage(handles: Iterable[Handle]) -> dict[int, dict[str, Any]]:
+    """Each handle's new-contact budget: `{used, budget, resets_at}` (one read, by messaging);
+    a handle nobody reports on has its budget and nothing used."""
+    handles = list(handles)
+    found: dict[int, dict[str, Any]] = {
+        handle.pk: {"used": 0, "budget": handle.new_contact_budget, "resets_at": None}
+        for handle in handles
+    }
+    for provider in registry.new_contacts_providers():
+        found.update(provider(handles))
+    return found
 
 
 DEVICE_REMEMBER_SECONDS = 5.0

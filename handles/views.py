@@ -19,7 +19,12 @@ def handle_list(request: HttpRequest, seat: Seat) -> HttpResponse:
         request,
         seat,
         "handles/handle_list.html",
-        {"section": "handles", "handles": handles, "queue_depths": selectors.queue_depths(handles)},
+        {
+            "section": "handles",
+            "handles": handles,
+            "queue_depths": selectors.queue_depths(handles),
+            "new_contacts": selectors.new_contacts_usage(handles),
+        },
     )
 
 
@@ -37,6 +42,7 @@ def handle_detail(request: HttpRequest, seat: Seat, address: str) -> HttpRespons
             "section": "handles",
             "handle": handle,
             "queue_depth": selectors.queue_depths([handle]).get(handle.pk, 0),
+            "new_contacts": selectors.new_contacts_usage([handle])[handle.pk],
             "history": list(handle.status_changes.order_by("-at")[:HISTORY]),
         },
     )

@@ -18,6 +18,10 @@ class MessagingConfig(AppConfig):
         from messaging.services import actions, groups, inbound, line_health, pausing  # noqa: F401
 
         registry.add_queue_depth_provider(selectors.queued_counts)
+        from messaging.services import new_contacts
+
+        registry.add_new_contacts_provider(new_contacts.handle_usage_many)
+        registry.add_queue_annotations(new_contacts.operator_annotations)
         registry.add_queue_annotations(selectors.queue_annotations)
         add_usage_source(selectors.messages_today)
         add_usage_many_source(selectors.messages_today_many)

@@ -67,6 +67,7 @@ def message_data(message: Message) -> dict[str, Any]:
         "to": message.to,
         "channel": str(message.channel),
         "status": str(message.status),
+        "reason": message.status_reason or None,
         "text": message.text,
         "attachments": [attachment_data(a) for a in message_attachments(message)],
         "effect": message.effect or None,

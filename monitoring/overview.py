@@ -191,6 +191,43 @@ def _stuck_sending(now: datetime) -> Card:
     )
 
 
+HELD_FOR = {"new_contact_budget": "new-contact budget", "line_health": "line health"}
+
+
+def _held(now: datetime) -> Card:
+    found = selectors.messages_held()
+    held = {"status__exact": "scheduled", "send_at__isnull": "True"}
+    return Card(
+        key="held",
+        title="Messages held for budget / health",
+        description=(
+            "Sends to new contacts waiting for their handle's new-contact budget to renew "
+            "(rolling 24 h) or its line to leave critical health; released oldest first."
+        ),
+        link=_changelist("messaging.message", **held),
+        columns=["Handle", "Account", "Held for", "Held", "Oldest"],
+        rows=[
+            [
+                Cell(row["handle__address"], url=_change("handles.handle", row["handle_id"])),
+                Cell(
+                    row["account__name"] or "—",
+                    url=_change("accounts.account", row["account_id"]),
+                    title=row["account_id"],
+                ),
+                Cell(HELD_FOR.get(row["status_reason"], row["status_reason"] or "—")),
+                Cell(
+                    f"{row['held']:,}",
+                    url=_changelist("messaging.message", **held, q=row["handle__address"]),
+                ),
+                _ago(row["oldest_held_at"], now),
+            ]
+            for row in found.rows
+        ],
+        more=found.more,
+        empty="No message is held.",
+    )
+
+
 def _endpoints(now: datetime) -> Card:
     found = selectors.endpoints_failing()
     return Card(
@@ -260,6 +297,7 @@ CARDS: list[tuple[str, Callable[[datetime], Card]]] = [
     ("handles.view_handle", _queues),
     ("messaging.view_message", _failures),
     ("messaging.view_message", _stuck_sending),
+    ("messaging.view_message", _held),
     ("webhooks.view_webhookendpoint", _endpoints),
     ("handles.view_device", _devices),
 ]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -104,6 +104,21 @@ def failures_last_hour(*, now: datetime | None = None) -> Rows:
         .values("error_code", "account_id", "account__name")
         .annotate(failed=Count("id"), last_failed_at=Max("failed_at"))
         .order_by("-failed", "error_code", "account_id")
+    )
+
+
+def messages_held() -> Rows:
+    """Messages held for their handle's new-contact budget or line health (`scheduled`, no
+    `send_at`), by handle and reason, the longest waiting first; from the `message_held`
+    partial index.
+
+    Rows are dicts: handle_id, handle__address, account_id, account__name, status_reason,
+    held, oldest_held_at."""
+    return _first(
+        Message.objects.filter(status=Message.Status.SCHEDULED, send_at__isnull=True)
+        .values("handle_id", "handle__address", "account_id", "account__name", "status_reason")
+        .annotate(held=Count("id"), oldest_held_at=Min("created_at"))
+        .order_by("oldest_held_at", "handle_id", "status_reason")
     )
 
 

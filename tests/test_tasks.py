@@ -8,6 +8,7 @@ from django.conf import settings
 
 from config.celery import app as celery_app
 from messaging.services.lifecycle import DISPATCH_DUE_TASK, DISPATCH_TASK
+from messaging.services.new_contacts import RELEASE_TASK
 from webhooks.services import DELIVER_TASK, DRAIN_TASK, FAN_OUT_TASK
 
 
@@ -23,6 +24,7 @@ def test_every_task_services_enqueue_by_name_is_registered():
         DRAIN_TASK,
         DELIVER_TASK,
         FAN_OUT_TASK,
+        RELEASE_TASK,
     } <= registered_tasks()
 
 

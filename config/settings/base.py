@@ -262,6 +262,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "messaging.tasks.messages_sweep",
         "schedule": 5.0,
     },
+    # Held messages (new-contact budgets, line health): a budget's slots free by the minute.
+    "release-held-messages": {
+        "task": "messaging.tasks.held_release_due",
+        "schedule": 60.0,
+    },
     "purge-unused-attachments": {
         "task": "messaging.tasks.attachments_purge_unused",
         "schedule": 60 * 60.0,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contract.serializers import Timestamp
@@ -12,6 +13,20 @@ from handles.selectors import is_online
 class PacingOutput(serializers.Serializer):
     per_minute = serializers.IntegerField()
     burst = serializers.IntegerField()
+
+
+class NewContactsOutput(serializers.Serializer):
+    used = serializers.IntegerField(
+        help_text="Recipients it messaged for the first time in the last 24 hours."
+    )
+    budget = serializers.IntegerField(
+        allow_null=True, help_text="How many it may per rolling 24 hours; null is no limit."
+    )
+    resets_at = Timestamp(
+        allow_null=True,
+        help_text="With none left: when a slot frees (the rolling window moves on). Null "
+        "otherwise.",
+    )
 
 
 class HandleOutput(serializers.Serializer):
@@ -27,10 +42,24 @@ class HandleOutput(serializers.Serializer):
     paused = serializers.BooleanField(
         help_text="An operator paused the handle: its messages wait, queued, until it resumes."
     )
+    new_contacts = serializers.SerializerMethodField(
+        help_text="Its new-contact budget: recipients it has never messaged, per rolling 24 "
+        "hours (docs/compliance.md). Sends past it are held, `scheduled`, until it renews."
+    )
     created_at = Timestamp()
 
     def get_status(self, handle: Handle) -> str:
         return "online" if is_online(getattr(handle, "last_seen_at", None)) else "offline"
+
+    @extend_schema_field(NewContactsOutput)
+    def get_new_contacts(self, handle: Handle) -> dict[str, Any]:
+        usage: dict[int, dict[str, Any]] = self.context.get("new_contacts", {})
+        found = usage.get(handle.pk) or {
+            "used": 0,
+            "budget": handle.new_contact_budget,
+            "resets_at": None,
+        }
+        return dict(NewContactsOutput(found).data)
 
     def get_queue_depth(self, handle: Handle) -> int:
         depths: dict[int, int] = self.context.get("queue_depths", {})

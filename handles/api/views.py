@@ -29,7 +29,10 @@ class HandleListView(AccountApiView):
     )
     def get(self, request: Request) -> Response:
         result = paginate(request, selectors.handle_list(account=request_account(request)))
-        context = {"queue_depths": selectors.queue_depths(result.rows)}
+        context = {
+            "queue_depths": selectors.queue_depths(result.rows),
+            "new_contacts": selectors.new_contacts_usage(result.rows),
+        }
         return page(
             list(HandleOutput(result.rows, many=True, context=context).data),
             has_more=result.has_more,
@@ -49,7 +52,10 @@ class HandleDetailView(AccountApiView):
     def get(self, request: Request, handle: str) -> Response:
         address = handle_normalize(handle)
         found = selectors.handle_get(account=request_account(request), address=address)
-        context = {"queue_depths": selectors.queue_depths([found])}
+        context = {
+            "queue_depths": selectors.queue_depths([found]),
+            "new_contacts": selectors.new_contacts_usage([found]),
+        }
         return ok(HandleOutput(found, context=context).data)
 
 

@@ -285,6 +285,13 @@ class MessageOutput(serializers.Serializer):
     to = RecipientsField()
     channel = serializers.ChoiceField(choices=CHANNELS)
     status = serializers.ChoiceField(choices=Message.Status.choices)
+    reason = serializers.ChoiceField(
+        choices=["new_contact_budget", "line_health"],
+        allow_null=True,
+        help_text="Why a `scheduled` message with no `send_at` is held: the handle's "
+        "new-contact budget is used up, or its line is critical (docs/compliance.md). Null "
+        "otherwise.",
+    )
     text = serializers.CharField()
     attachments = AttachmentOutput(many=True, help_text="What was sent or received with it.")
     effect = serializers.SerializerMethodField()

@@ -27,7 +27,7 @@ from messaging.api.serializers import (
     ReactionInput,
 )
 from messaging.models import Reaction
-from messaging.services import actions, groups, lifecycle, sending
+from messaging.services import actions, groups, lifecycle, new_contacts, sending
 
 
 class WaitsOnDeviceView(AccountApiView):
@@ -43,6 +43,7 @@ class WaitsOnDeviceView(AccountApiView):
 class MessageListView(AccountApiView):
     # A send writes rows and wakes the dispatcher after commit, nothing else.
     idempotency_checked_at_store = True
+    openapi_success_headers = {"POST": (new_contacts.HEADER,)}
 
     def allowed_query_params_for(self, request: Request) -> frozenset[str]:
         return FILTER_NAMES if request.method == "GET" else frozenset()
@@ -70,7 +71,10 @@ class MessageListView(AccountApiView):
             "Accepted for sending: answers 202 once the message is stored, then it goes out "
             "through its handle at that handle's pace (never rejected for pacing). Follow "
             "its status by GET or webhooks. Send an `Idempotency-Key` so a retry cannot "
-            "send twice."
+            "send twice. A send to recipients the handle has never messaged takes its "
+            "new-contact budget; when none is left (or its line is critical) the message is "
+            "held: `scheduled`, `reason` `new_contact_budget` (or `line_health`), released "
+            "in order when it may go. `X-New-Contacts-Remaining` says what is left."
         ),
         tags=["messages"],
         request=MessageCreateInput,
@@ -79,7 +83,10 @@ class MessageListView(AccountApiView):
     def post(self, request: Request) -> Response:
         data = MessageCreateInput.parse(request)
         message = sending.message_send(account=request_account(request), **data)
-        return accepted(sending.message_accepted_data(message))
+        response = accepted(sending.message_accepted_data(message))
+        remaining = message.new_contacts_remaining  # type: ignore[attr-defined]
+        response[new_contacts.HEADER] = "unlimited" if remaining is None else str(remaining)
+        return response
 
 
 class MessageDetailView(WaitsOnDeviceView):

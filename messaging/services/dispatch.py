@@ -21,6 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
@@ -42,6 +43,7 @@ from messaging.services.lifecycle import (
     message_ttl,
     messages_transition,
 )
+from messaging.services.new_contacts import release_soon
 
 # A scheduled run that has not happened this long after its time was lost with its broker
 # message (or its worker): the sweeper runs the dispatcher again.
@@ -309,6 +311,7 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
     """Release scheduled messages that are due, expire stale ones, re-kick lost dispatchers."""
     now = now or timezone.now()
     released = 0
+    held: set[int] = set()
     due = Message.objects.filter(status=Message.Status.SCHEDULED, send_at__lte=now).order_by(
         "send_at", "id"
     )
@@ -321,12 +324,23 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
             )
             if message is None:
                 continue
+            if message.status_reason:
+                # Held when accepted (new-contact budget, line health): from its time on it
+                # waits with the handle's held messages, by age (new_contacts.held_release).
+                message.send_at = None
+                message.save(update_fields=["send_at"])
+                held.add(message.handle_id)
+                continue
             message.queued_at = message.send_at or now
+
             message.save(update_fields=["queued_at"])
             message_transition(
                 message, Message.Status.QUEUED, source="sweeper", detail="send_at reached"
             )
             released += 1
+
+    for handle_id in held:
+        transaction.on_commit(partial(release_soon, handle_id))
 
     expired = 0
     # A paused handle's messages do not age (handles.services.handle_pause).

@@ -25,7 +25,7 @@ from handles.clock import DeviceTime, device_time
 from handles.models import Channel, Device, Handle, Job
 from messaging import events
 from messaging.models import Chat, Message, MessageStatusEvent, Reaction
-from messaging.services import line_health, stats
+from messaging.services import line_health, new_contacts, stats
 from messaging.services.actions import reaction_record
 from messaging.services.attachments import attachments_claim
 from messaging.services.groups import group_apply
@@ -121,6 +121,7 @@ def inbound_message_record(
     events.message_status_changed(message)
     observe_on_commit([observation(message, message.status, at)])
     line_health.contact_replied(handle_id=handle.pk, address=sender, at=at)
+    new_contacts.contacts_heard(handle=handle, sender=sender, others=others, at=at)
     return message
 
 

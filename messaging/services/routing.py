@@ -18,6 +18,7 @@ from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from accounts.models import Account
 from contract import raw
@@ -28,6 +29,8 @@ from handles.errors import InvalidHandle
 from handles.models import Channel, Handle, RecipientCapability
 from messaging.errors import InvalidFromHandle
 from messaging.models import Chat
+from messaging.services import new_contacts
+from messaging.services.new_contacts import Standing
 
 # `Route.recipient_imessage` when nobody looked: `resolve_channel` reads it then.
 NOT_READ: Any = object()
@@ -41,18 +44,27 @@ class Route:
     is_group: bool
     # What the account's devices know of the (single) recipient's iMessage, if read already.
     recipient_imessage: bool | None = NOT_READ
+    # The handle's new-contact standing for these recipients, if read already (new_contacts).
+    standing: Standing | None = NOT_READ
 
 
 def participants_key(participants: list[str]) -> str:
     return ",".join(sorted(participants))
 
 
-def _sticky_chat(account: Account, recipient: str) -> Chat | None:
+def _sticky_chat(account: Account, recipient: str, now: datetime) -> Chat | None:
     """The DM last used with this recipient, if its handle is still the account's; read
-    with its handle and what the account knows of the recipient's iMessage
-    (`recipient_imessage`), in one statement."""
+    with its handle, what the account knows of the recipient's iMessage
+    (`recipient_imessage`) and the handle's new-contact `standing`, in one statement."""
+    params = [
+        account.pk,
+        recipient,
+        *new_contacts.standing_params([recipient], now),
+        account.pk,
+        recipient,
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(_sticky_chat_sql(), [account.pk, recipient, account.pk, recipient])
+        cursor.execute(_sticky_chat_sql(), params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -60,7 +72,8 @@ def _sticky_chat(account: Account, recipient: str) -> Chat | None:
     chat = raw.from_row(Chat, row[: len(chat_fields)])
     handle = raw.from_row(Handle, row[len(chat_fields) : len(chat_fields) + len(handle_fields)])
     chat.handle = handle
-    chat.recipient_imessage = row[-1]  # type: ignore[attr-defined]
+    chat.recipient_imessage = row[-3]  # type: ignore[attr-defined]
+    chat.standing = Standing(row[-2], row[-1])  # type: ignore[attr-defined]
     if handle.account_id == account.pk:
         return chat
     return None
@@ -71,16 +84,24 @@ def _sticky_chat_sql() -> str:
     return (
         f"SELECT {raw.columns(Chat, 'c')}, {raw.columns(Handle, 'h')}, "  # noqa: S608
         f"(SELECT imessage FROM {raw.table(RecipientCapability)} "
-        "WHERE account_id = %s AND address = %s LIMIT 1) "
+        "WHERE account_id = %s AND address = %s LIMIT 1), "
+        f"{new_contacts.standing_sql('h.id')} "
         f"FROM {raw.table(Chat)} c JOIN {raw.table(Handle)} h ON h.id = c.handle_id "
         "WHERE c.account_id = %s AND c.type = 'dm' AND c.participants_key = %s "
         "ORDER BY c.last_message_at DESC LIMIT 1"
     )
 
 
-def least_busy_handle(account: Account, channel_needed: str | None) -> Handle:
+def least_busy_handle(
+    account: Account,
+    channel_needed: str | None,
+    *,
+    recipients: list[str] | None = None,
+    now: datetime | None = None,
+) -> Handle:
     """The account's online, unpaused handle with the shortest queue (that sends
-    `channel_needed`)."""
+    `channel_needed`); for `recipients`, one that may message them now first (it knows them,
+    or has new-contact budget and no health pause), its `standing` set on it."""
     handles = [
         h
         for h in Handle.objects.filter(account=account).order_by("created_at", "id")
@@ -98,19 +119,57 @@ def least_busy_handle(account: Account, channel_needed: str | None) -> Handle:
         for device in handle_selectors.live_devices(handles=handles)
     }
 
-    def busyness(handle: Handle) -> tuple[bool, int, int, int]:
-        # A handle an operator paused is chosen only when no other can send this.
+    standing: dict[int, Standing] = {}
+    if recipients is not None:
+        standing = new_contacts.standings(handles, recipients, now or timezone.now())
+    wanted = len(set(recipients or ()))
+
+    def blocked(handle: Handle) -> bool:
+        if handle.pk not in standing:
+            return False
+        known = standing[handle.pk]
+        new = wanted - known.known
+        return bool(new) and bool(
+            new_contacts.new_contact_block(handle, account, used=known.used, new=new)
+        )
+
+    def busyness(handle: Handle) -> tuple[bool, bool, int, int, int]:
+        # A handle an operator paused is chosen only when no other can send this; one that
+        # would hold the message (new-contact budget, line health) only when all would.
         online = handle_selectors.is_online(last_seen.get(handle.pk))
-        return (handle.paused, 0 if online else 1, depth.get(handle.pk, 0), handle.pk)
+        return (
+            handle.paused,
+            blocked(handle),
+            0 if online else 1,
+            depth.get(handle.pk, 0),
+            handle.pk,
+        )
 
-    return min(handles, key=busyness)
+    chosen = min(handles, key=busyness)
+    chosen.standing = standing.get(chosen.pk, NOT_READ)  # type: ignore[attr-defined]
+    return chosen
 
 
-def account_handle(account: Account, address: str) -> Handle:
-    """The account's handle at `address`; 400 `invalid_from_handle` when it is not theirs."""
-    handle = Handle.objects.filter(account=account, address=address).first()
+def account_handle(
+    account: Account,
+    address: str,
+    *,
+    recipients: list[str] | None = None,
+    now: datetime | None = None,
+) -> Handle:
+    """The account's handle at `address`; 400 `invalid_from_handle` when it is not theirs.
+
+    With `recipients`, read with its new-contact `standing` for them (same statement)."""
+    handles = Handle.objects.filter(account=account, address=address)
+    if recipients is not None:
+        handles = handles.annotate(
+            **new_contacts.standing_annotations(recipients, now or timezone.now())
+        )
+    handle = handles.first()
     if handle is None:
         raise InvalidFromHandle(fields={"from_handle": ["Not a handle of your account."]})
+    if recipients is not None:
+        handle.standing = new_contacts.standing_of(handle)  # type: ignore[attr-defined]
     return handle
 
 
@@ -139,25 +198,54 @@ def route(
     recipients = [to] if isinstance(to, str) else list(to or [])
     is_group = isinstance(to, list)
     needed = None if channel == "auto" else channel
+    now = timezone.now()
     if from_handle is not None:
-        handle = account_handle(account, from_handle)
+        handle = account_handle(account, from_handle, recipients=recipients, now=now)
     else:
-        sticky = None if is_group else _sticky_chat(account, recipients[0])
+        sticky = None if is_group else _sticky_chat(account, recipients[0], now)
         if sticky is not None:
-            # The conversation keeps its number, and its chat is already at hand.
-            return Route(
+            sticky_route = Route(
                 sticky.handle,
                 sticky,
                 recipients,
                 is_group=False,
                 recipient_imessage=sticky.recipient_imessage,  # type: ignore[attr-defined]
+                standing=sticky.standing,  # type: ignore[attr-defined]
             )
-        handle = least_busy_handle(account, needed)
+            if _may_keep(sticky_route, account):
+                # The conversation keeps its number, and its chat is already at hand.
+                return sticky_route
+            # Its handle does not know them yet and would hold the message: another handle
+            # that may message them now takes it, if the account has one.
+            handle = least_busy_handle(account, needed, recipients=recipients, now=now)
+            if handle.pk == sticky.handle.pk or _blocked_on(handle, account, recipients):
+                return sticky_route
+        else:
+            handle = least_busy_handle(account, needed, recipients=recipients, now=now)
     if handle.address in recipients:
         raise InvalidRequest(
             "A handle cannot message itself.", fields={"to": ["Includes the sending handle."]}
         )
-    return Route(handle, None, recipients, is_group)
+    return Route(handle, None, recipients, is_group, standing=getattr(handle, "standing", NOT_READ))
+
+
+def _may_keep(route: Route, account: Account) -> bool:
+    """A sticky route stays: its handle knows the recipient or may take a new contact now."""
+    return not _blocked_on(route.handle, account, route.recipients, route.standing)
+
+
+def _blocked_on(
+    handle: Handle, account: Account, recipients: list[str], standing: Any = None
+) -> bool:
+    """Whether a send from `handle` to `recipients` would be held, by its read standing."""
+    standing = standing if standing is not None else getattr(handle, "standing", NOT_READ)
+    if standing is NOT_READ:
+        return False
+    new = len(set(recipients)) - standing.known
+    return (
+        new > 0
+        and new_contacts.new_contact_block(handle, account, used=standing.used, new=new) is not None
+    )
 
 
 def resolve_channel(

@@ -32,6 +32,7 @@ from contract.transactions import atomic_step, before_commit
 from handles.models import Channel
 from messaging import events
 from messaging.models import Attachment, Chat, Message, MessageStatusEvent, Reaction
+from messaging.services import new_contacts
 from messaging.services.attachments import attachments_claim
 from messaging.services.lifecycle import dispatch_soon, observation, observe_on_commit
 from messaging.services.routing import chat_for, resolve_channel, route
@@ -79,8 +80,10 @@ def message_send(
                 raise InvalidRequest(
                     "reply_to: no such message.", fields={"reply_to": ["No such message."]}
                 )
+        # New recipients take a slot of the handle's budget, or the message is held.
+        admission = new_contacts.admit(account=account, route=chosen, now=now)
         chat = chat_for(account, chosen, first_channel, used_at=now)
-        scheduled = send_at is not None and send_at > now
+        scheduled = (send_at is not None and send_at > now) or bool(admission.reason)
         message = Message(
             account=account,
             chat=chat,
@@ -98,8 +101,10 @@ def message_send(
             metadata=metadata or {},
             send_at=send_at,
             queued_at=None if scheduled else now,
+            status_reason=admission.reason,
             created_at=now,
         )
+        message.new_contacts_remaining = admission.remaining  # type: ignore[attr-defined]
         touch_chat = chat.last_message_at != now
         if touch_chat and connection.vendor == "postgresql":
             # Every send into this chat waits for this row's lock: taken as late as possible
