@@ -254,3 +254,22 @@ def test_another_accounts_contacts_do_not_make_a_recipient_known(alice, alice_de
         "scheduled",
         "new_contact_budget",
     )
+
+
+def test_the_backfill_makes_everyone_a_handle_has_a_chat_with_known_without_a_slot(
+    alice, alice_device
+):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    backfill = importlib.import_module("messaging.migrations.0010_budgets").backfill
+    send(alice, to=NEW[0], text="a chat")
+    send(alice, to=NEW[1:3], text="a group")
+    HandleContact.objects.all().delete()
+    with connection.schema_editor() as editor:
+        backfill(apps, editor)
+    contacts = HandleContact.objects.filter(handle=alice_device.handle)
+    assert sorted(contacts.values_list("address", flat=True)) == NEW[:3]
+    assert not contacts.filter(budget_used_at__isnull=False).exists()
