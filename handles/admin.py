@@ -65,13 +65,14 @@ class HandleAdmin(OperatorAdmin):
         "account",
         "live_status",
         "paused",
+        "health_state",
         "queue_depth",
         "oldest_queued",
         "last_contact",
         "pacing",
         "new_contacts",
     ]
-    list_filter = ["status", "paused"]
+    list_filter = ["status", "paused", "health"]
     list_select_related = ["account"]
     search_fields = ["address", "account__id", "account__name"]
     # Moving a number between tenants is the "move" action's job (or `assign_handle --move`).
@@ -81,10 +82,14 @@ class HandleAdmin(OperatorAdmin):
         "status_changed_at",
         "paused",
         "paused_at",
+        "health",
+        "health_reasons",
+        "health_changed_at",
+        "health_cleared_at",
         "created_at",
     ]
     inlines = [DeviceInline]
-    actions = ["pause", "resume", "move", "attach_device"]
+    actions = ["pause", "resume", "clear_health", "move", "attach_device"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Handle]:
         return selectors.handles_for_operators()
@@ -92,6 +97,13 @@ class HandleAdmin(OperatorAdmin):
     @admin.display(description="status", ordering="last_seen_at")
     def live_status(self, handle: Handle) -> str:
         return "online" if selectors.is_online(handle.last_seen_at) else "offline"  # type: ignore[attr-defined]
+
+    @admin.display(description="line health", ordering="health")
+    def health_state(self, handle: Handle) -> str:
+        """Its state and, when not healthy, what put it there (docs/compliance.md)."""
+        reasons = ", ".join(reason["code"] for reason in handle.health_reasons or [])
+        label = handle.get_health_display()
+        return f"{label}: {reasons}" if reasons and handle.health != "healthy" else label
 
     @admin.display(description="queue depth", ordering="queued")
     def queue_depth(self, handle: Handle) -> int:
@@ -137,6 +149,21 @@ class HandleAdmin(OperatorAdmin):
             for handle in queryset
         )
         self.message_user(request, f"{resumed} handle(s) resumed.", messages.SUCCESS)
+
+    @admin.action(
+        description="Clear line health (healthy; its past outcomes stop counting)",
+        permissions=["change"],
+    )
+    def clear_health(self, request: HttpRequest, queryset: QuerySet[Handle]) -> None:
+        """Clear each handle's health (audited): held new-contact sends go out, and only what
+        happens from now on is judged."""
+        cleared = sum(
+            services.handle_health_clear(handle=handle, operator=request.user)
+            for handle in queryset
+        )
+        self.message_user(
+            request, f"{cleared} handle(s) cleared of at-risk or critical health.", messages.SUCCESS
+        )
 
     @admin.action(description="Move selected handles to another account…", permissions=["change"])
     def move(self, request: HttpRequest, queryset: QuerySet[Handle]) -> HttpResponse | None:

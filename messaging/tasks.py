@@ -61,7 +61,7 @@ def line_health_evaluate(everything: bool = False) -> dict[str, int]:
 @shared_task
 def line_health_evaluate_handle(handle_id: int) -> dict[str, str | None]:
     """Judge one handle's line health now (after a device reported failures)."""
-    return {"health": line_health.handle_health_evaluate(handle_id=handle_id)}
+    return {"health": line_health.evaluate_requested(handle_id=handle_id)}
 
 
 @shared_task

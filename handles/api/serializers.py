@@ -29,6 +29,37 @@ class NewContactsOutput(serializers.Serializer):
     )
 
 
+class HealthReasonOutput(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=[
+            "failure_rate",
+            "not_registered_rate",
+            "device_errors",
+            "opt_out_rate",
+            "unanswered_rate",
+        ],
+        help_text='Which signal (docs/compliance.md, "Line health").',
+    )
+    level = serializers.ChoiceField(choices=["at_risk", "critical"])
+    value = serializers.FloatField(help_text="The signal's value: a rate (0-1) or a count.")
+    threshold = serializers.FloatField(help_text="The threshold of `level` it reached.")
+    message = serializers.CharField(help_text="The same, for people.")
+
+
+class HealthOutput(serializers.Serializer):
+    state = serializers.ChoiceField(
+        source="health",
+        choices=["healthy", "at_risk", "critical"],
+        help_text="Line health from its recent outcomes and signals. At `critical` (and the "
+        "account's `health_auto_pause`) sends to new contacts are held, `scheduled` with "
+        "`reason: line_health`; conversations go on.",
+    )
+    reasons = HealthReasonOutput(source="health_reasons", many=True)
+    changed_at = Timestamp(
+        source="health_changed_at", allow_null=True, help_text="When the state last changed."
+    )
+
+
 class HandleOutput(serializers.Serializer):
     handle = serializers.CharField(source="address", help_text="E.164 number or email.")
     channels = serializers.ListField(child=serializers.CharField())
@@ -39,6 +70,7 @@ class HandleOutput(serializers.Serializer):
     )
     pacing = PacingOutput(source="*", help_text="How fast this handle sends.")
     queue_depth = serializers.SerializerMethodField(help_text="Messages waiting to go out.")
+    health = HealthOutput(source="*", help_text="Its line health (docs/compliance.md).")
     paused = serializers.BooleanField(
         help_text="An operator paused the handle: its messages wait, queued, until it resumes."
     )

@@ -38,6 +38,8 @@ EVALUATE_TASK = "messaging.tasks.line_health_evaluate_handle"
 # A device-reported failure asks for a judgement this long after it (coalesced per handle: a
 # burst of failures is one judgement, and a few seconds' outcomes are judged together).
 SOON_DELAY = 2.0
+# A marker whose task never ran (a lost broker message) stops holding requests back after this.
+SOON_TTL = 60
 # Handles that dispatched this recently are judged each minute (their outcomes come in).
 ACTIVE_WITHIN = timedelta(minutes=10)
 
@@ -94,6 +96,17 @@ def handles_health_evaluate(*, everything: bool = False) -> EvaluateResult:
     return EvaluateResult(evaluated, changed)
 
 
+def _soon_key(handle_id: int) -> str:
+    return f"line-health:soon:{handle_id}"
+
+
+def evaluate_requested(*, handle_id: int) -> str | None:
+    """The judgement `evaluate_soon` asked for: its marker is dropped first, so a failure
+    reported from now on asks again (and one reported before is read by this judgement)."""
+    cache.delete(_soon_key(handle_id))
+    return handle_health_evaluate(handle_id=handle_id)
+
+
 def evaluate_soon(handle_ids: Iterable[int]) -> None:
     """Judge these handles a moment after this transaction commits (once per handle per
     moment). A hint: if the cache or broker cannot take it, beat's minute run judges them."""
@@ -104,7 +117,7 @@ def evaluate_soon(handle_ids: Iterable[int]) -> None:
     def publish() -> None:
         for handle_id in wanted:
             try:
-                if cache.add(f"line-health:soon:{handle_id}", 1, timeout=int(SOON_DELAY) + 1):
+                if cache.add(_soon_key(handle_id), 1, timeout=SOON_TTL):
                     current_app.send_task(EVALUATE_TASK, args=[handle_id], countdown=SOON_DELAY)
             except Exception:  # a hint: beat's minute run is the record
                 logger.warning("line health: could not ask for handle %s's judgement", handle_id)
@@ -142,6 +155,7 @@ __all__ = [
     "Assessment",
     "EvaluateResult",
     "contact_replied",
+    "evaluate_requested",
     "evaluate_soon",
     "handle_health_assess",
     "handle_health_evaluate",
