@@ -105,6 +105,14 @@ CATALOG: dict[str, ErrorCode] = _catalog(
         "Another request with the same Idempotency-Key has not finished yet; retry later.",
     ),
     ErrorCode(
+        "recipient_opted_out",
+        409,
+        "The recipient opted out of messages from this account.",
+        "A send to a recipient who opted out of your account (they replied STOP, or you or "
+        "an operator added them), or to a group with one unless the account allows it. "
+        "Nothing was queued.",
+    ),
+    ErrorCode(
         "length_required",
         411,
         "A request body needs a Content-Length (or chunked transfer through the server).",

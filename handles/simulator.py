@@ -2,11 +2,11 @@
 
 It heartbeats, long-polls jobs (many a poll), "sends" after a short delay, reports
 `delivered` then `read` receipts, answers a text `ping` with an inbound `pong`, fails
-recipients that match configured patterns, and can be told to go offline. It speaks only
-the device protocol, through the same client a real agent uses. Results and events go
-through the agent's `Outbox`: reported in order, in batches, and every batch the server did
-not acknowledge (a 5xx, a 429, a reset connection, no answer) is sent again until it is, so
-no result and no receipt is ever lost.
+recipients that match configured patterns, lets a test make a person write to the handle
+(`receive`), and can be told to go offline. It speaks only the device protocol, through the
+same client a real agent uses. Results and events go through the agent's `Outbox`: reported
+in order, in batches, and every batch the server did not acknowledge (a 5xx, a 429, a reset
+connection, no answer) is sent again until it is, so no result and no receipt is ever lost.
 """
 
 from __future__ import annotations
@@ -129,6 +129,35 @@ class SimulatedDevice:
     @property
     def offline(self) -> bool:
         return not self._online.is_set()
+
+    def receive(
+        self,
+        sender: str,
+        text: str,
+        *,
+        channel: str = "imessage",
+        upstream_id: str | None = None,
+    ) -> str:
+        """A simulated person (`sender`) writes `text` to this handle: an inbound
+        `message.received` pushed through the device protocol, like any other report. Give the
+        `upstream_id` of an earlier one to push that same event again. Returns its upstream id."""
+        upstream_id = upstream_id or f"sim-in-{uuid.uuid4().hex}"
+        event = {
+            "id": upstream_id,
+            "type": "message.received",
+            "data": {
+                "upstream_id": upstream_id,
+                "from": sender,
+                "participants": [sender],
+                "channel": channel,
+                "text": text,
+                "at": _now(),
+            },
+        }
+        with self._wake:
+            self.outbox.add_event(event)
+            self._wake.notify_all()
+        return upstream_id
 
     # --- the agent loop -----------------------------------------------------------------
 

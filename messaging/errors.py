@@ -20,6 +20,12 @@ class NotAGroup(DomainError):
     code = "not_a_group"
 
 
+class RecipientOptedOut(DomainError):
+    """The recipient (or a member of the group) opted out of the account's messages."""
+
+    code = "recipient_opted_out"
+
+
 class EditFailed(DeviceActionFailed):
     code = "edit_failed"
 

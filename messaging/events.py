@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from contract.times import rfc3339
-from messaging.models import Attachment, Chat, Message, Reaction
+from messaging.models import Attachment, Chat, Message, OptOut, Reaction
 from webhooks.services import Along, event_publish, event_publish_many
 
 # The event of each status a message can move to; no event for `scheduled` and `sending`.
@@ -101,6 +101,16 @@ def chat_data(chat: Chat) -> dict[str, Any]:
     }
 
 
+def opt_out_data(opt_out: OptOut) -> dict[str, Any]:
+    """An opt-out, as the API answers it (`GET /v1/opt-outs`)."""
+    return {
+        "recipient": opt_out.recipient,
+        "source": str(opt_out.source),
+        "reason": opt_out.reason,
+        "created_at": rfc3339(opt_out.created_at),
+    }
+
+
 # --- publishing ------------------------------------------------------------------------
 
 
@@ -173,4 +183,32 @@ def chat_updated(chat: Chat, *, change: str) -> None:
         type="chat.updated",
         data={**chat_data(chat), "change": change},
         subject=chat.id,
+    )
+
+
+def contact_opted(
+    *,
+    account_id: str,
+    opted_out: bool,
+    recipient: str,
+    source: str,
+    reason: str,
+    at: Any,
+    handle: str | None,
+    message_id: str | None,
+) -> None:
+    """Publish `contact.opted_out` or `contact.opted_in`: who, how (`source`), why, when, and
+    for a keyword the handle that received it and the message that said it."""
+    event_publish(
+        account=account_id,
+        type="contact.opted_out" if opted_out else "contact.opted_in",
+        subject=recipient,
+        data={
+            "recipient": recipient,
+            "source": source,
+            "reason": reason,
+            "handle": handle,
+            "message_id": message_id,
+            "created_at": rfc3339(at),
+        },
     )

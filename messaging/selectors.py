@@ -16,7 +16,7 @@ from accounts.models import Account
 from accounts.tenancy import get_owned
 from contract.errors import NotFound
 from handles.models import Handle
-from messaging.models import Attachment, Chat, DailyCount, Message, MessageStatusEvent
+from messaging.models import Attachment, Chat, DailyCount, Message, MessageStatusEvent, OptOut
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -74,6 +74,22 @@ def chat_list(*, account: Account) -> QuerySet[Chat]:
 
 def chat_get(*, account: Account, chat_id: str) -> Chat:
     return get_owned(Chat.objects.select_related("handle"), account=account, pk=chat_id)
+
+
+def opt_out_list(*, account: Account, recipient: str | None = None) -> QuerySet[OptOut]:
+    """The account's opt-outs (one recipient's, when given); the caller orders and pages."""
+    opt_outs = OptOut.objects.filter(account=account)
+    if recipient:
+        opt_outs = opt_outs.filter(recipient=recipient)
+    return opt_outs
+
+
+def opt_out_get(*, account: Account, recipient: str) -> OptOut:
+    """The account's opt-out of `recipient`; 404 when they have not opted out (of it)."""
+    opt_out = OptOut.objects.filter(account=account, recipient=recipient).first()
+    if opt_out is None:
+        raise NotFound("This recipient has not opted out of your account.")
+    return opt_out
 
 
 def queued_counts(handles: Iterable[Handle]) -> dict[int, int]:

@@ -6,7 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import ApiKey
-from messaging.models import Attachment, Message
+from messaging.models import Attachment, Message, OptOut
+from messaging.services import opt_outs
 from tests.conftest import assert_error
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
@@ -24,6 +25,7 @@ def charlies(charlie, charlie_device):
     webhook = charlie.client.post(
         "/v1/webhooks", {"url": "http://127.0.0.1:9/hooks", "events": ["*"]}, format="json"
     ).json()["data"]
+    opt_outs.opt_out_add(account=charlie.account, recipient="+14155550166", source="api")
     event = Event.objects.create(account=charlie.account, type="webhook.test", data={})
     delivery = WebhookDelivery.objects.create(endpoint_id=webhook["id"], event=event)
     return {
@@ -34,6 +36,7 @@ def charlies(charlie, charlie_device):
         "chat_id": message["chat_id"],
         "attachment_id": attachment["id"],
         "handle": "+14155550177",
+        "opt_out": "+14155550166",
     }
 
 
@@ -64,6 +67,7 @@ ENDPOINTS = [
     ("get", "/v1/webhooks/{webhook_id}/deliveries", None),
     ("post", "/v1/webhook-deliveries/{delivery_id}/redeliver", None),
     ("delete", "/v1/webhooks/{webhook_id}", None),
+    ("delete", "/v1/opt-outs/{opt_out}", None),
 ]
 
 
@@ -77,7 +81,7 @@ def call(client, method, path, body):
 def test_another_accounts_object_is_not_found(alice, charlies, method, path, body):
     response = call(alice.client, method, path.format(**charlies), body)
     missing_ids = {name: f"{value[:4]}doesnotexist" for name, value in charlies.items()}
-    missing_ids["handle"] = "+14155550188"
+    missing_ids["handle"] = missing_ids["opt_out"] = "+14155550188"
     missing = call(alice.client, method, path.format(**missing_ids), body)
     assert_error(response, 404, "not_found")
     assert_error(missing, 404, "not_found")
@@ -94,3 +98,4 @@ def test_nothing_of_charlies_changed(alice, charlies):
     assert message.text == "private"
     assert Attachment.objects.get(pk=charlies["attachment_id"]).message_id is None
     assert WebhookEndpoint.objects.get(pk=charlies["webhook_id"]).enabled is True
+    assert OptOut.objects.filter(account_id=message.account_id, recipient=charlies["opt_out"])

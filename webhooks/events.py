@@ -21,6 +21,8 @@ EVENT_TYPES: tuple[str, ...] = (
     "reaction.added",
     "reaction.removed",
     "chat.updated",
+    "contact.opted_out",
+    "contact.opted_in",
     "handle.online",
     "handle.offline",
     "handle.paused",

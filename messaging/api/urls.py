@@ -11,6 +11,7 @@ from messaging.api.attachments import (
     DeviceAttachmentContentView,
     DeviceAttachmentUploadView,
 )
+from messaging.api.opt_outs import OptOutDetailView, OptOutListView
 from messaging.api.views import (
     ChatDetailView,
     ChatListView,
@@ -57,6 +58,8 @@ urlpatterns = [
     path("chats", ChatListView.as_view(), name="chats"),
     path("chats/<str:chat_id>", include(chat)),
     path("attachments", AttachmentUploadView.as_view(), name="attachments"),
+    path("opt-outs", OptOutListView.as_view(), name="opt-outs"),
+    path("opt-outs/<str:recipient>", OptOutDetailView.as_view(), name="opt-out"),
     path("attachments/<str:attachment_id>", include(attachment)),
 ]
 

@@ -33,7 +33,7 @@ from handles import services as handle_services
 from handles.models import Handle
 from messaging.events import attachment_data, message_attachments
 from messaging.models import HandleQueue, Message
-from messaging.services import dispatch_wakeups
+from messaging.services import dispatch_wakeups, opt_outs
 from messaging.services.lifecycle import (
     EXPIRED,
     Transition,
@@ -209,6 +209,8 @@ def handles_dispatch(*, handle_ids: Sequence[int]) -> dict[int, DispatchResult]:
             budgets[handle_id] = min(int(queue.tokens), MAX_BATCH)
         # One more than the budget: it tells whether anything waits after this run.
         taken = _oldest_queued({handle_id: n + 1 for handle_id, n in budgets.items()})
+        # Accepted just before its recipient opted out: refused here, in one read for the run.
+        refused = opt_outs.dispatch_refusals(m for messages in taken.values() for m in messages)
         transitions: list[Transition] = []
         sending: list[Message] = []
         later: dict[int, float] = {}
@@ -226,6 +228,8 @@ def handles_dispatch(*, handle_ids: Sequence[int]) -> dict[int, DispatchResult]:
                             error=UNASSIGNED,
                         )
                     )
+                elif message.pk in refused:
+                    transitions.append(opt_outs.refused_transition(message, at=now))
                 elif message.queued_at is not None and message.queued_at < ttl_start:
                     transitions.append(
                         Transition(

@@ -29,6 +29,7 @@ from messaging.services import line_health, new_contacts, stats
 from messaging.services.actions import reaction_record
 from messaging.services.attachments import attachments_claim
 from messaging.services.groups import group_apply
+from messaging.services.keywords import keyword_apply
 from messaging.services.lifecycle import (
     Transition,
     dispatch_soon,
@@ -122,6 +123,7 @@ def inbound_message_record(
     observe_on_commit([observation(message, message.status, at)])
     line_health.contact_replied(handle_id=handle.pk, address=sender, at=at)
     new_contacts.contacts_heard(handle=handle, sender=sender, others=others, at=at)
+    keyword_apply(message=message, chat=chat)  # STOP, START, HELP (docs/compliance.md)
     return message
 
 

@@ -32,7 +32,7 @@ from contract.transactions import atomic_step, before_commit
 from handles.models import Channel
 from messaging import events
 from messaging.models import Attachment, Chat, Message, MessageStatusEvent, Reaction
-from messaging.services import new_contacts
+from messaging.services import new_contacts, opt_outs
 from messaging.services.attachments import attachments_claim
 from messaging.services.lifecycle import dispatch_soon, observation, observe_on_commit
 from messaging.services.routing import chat_for, resolve_channel, route
@@ -53,11 +53,14 @@ def message_send(
     reply_to: str | None = None,
     send_at: datetime | None = None,
     metadata: dict[str, str] | None = None,
+    opt_out_confirmation: bool = False,
 ) -> Message:
     """Accept a message for sending: committed before the caller answers 202, dispatched after.
 
     Inputs arrive validated in form (handles normalized, sizes checked); this decides what
     needs the database: the route, the channel, the chat, attachments and reply target.
+    A recipient who opted out is a 409 before anything is written (`opt_outs.send_check`),
+    except for `opt_out_confirmation`, the confirmation of their opt-out (`keywords`).
     """
     now = timezone.now()
     # No savepoint when the caller's transaction is all or nothing (the API's idempotent
@@ -66,6 +69,10 @@ def message_send(
         chosen = route(
             account=account, to=to, chat_id=chat_id, from_handle=from_handle, channel=channel
         )
+        if not opt_out_confirmation:
+            opt_outs.send_check(
+                account=account, recipients=chosen.recipients, is_group=chosen.is_group
+            )
         first_channel, allow_fallback = resolve_channel(
             account=account, route=chosen, requested=channel, fallback=fallback
         )
