@@ -417,6 +417,9 @@ SPECTACULAR_SETTINGS = {
         "RequestedChannelEnum": "messaging.api.serializers.REQUESTED_CHANNELS",
         "ReactionTypeEnum": "messaging.api.serializers.REACTION_TYPES",
         "WebhookEventTypeEnum": "webhooks.api.serializers.EVENT_CHOICES",
+        "HealthStateEnum": "handles.api.serializers.HEALTH_STATES",
+        "HealthLevelEnum": "handles.api.serializers.HEALTH_LEVELS",
+        "HealthReasonCodeEnum": "handles.api.serializers.HEALTH_REASON_CODES",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums"],
 }

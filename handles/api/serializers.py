@@ -29,18 +29,24 @@ class NewContactsOutput(serializers.Serializer):
     )
 
 
+# Named in the OpenAPI document by settings.SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
+HEALTH_STATES = ["healthy", "at_risk", "critical"]
+HEALTH_LEVELS = ["at_risk", "critical"]
+HEALTH_REASON_CODES = [
+    "failure_rate",
+    "not_registered_rate",
+    "device_errors",
+    "opt_out_rate",
+    "unanswered_rate",
+]
+
+
 class HealthReasonOutput(serializers.Serializer):
     code = serializers.ChoiceField(
-        choices=[
-            "failure_rate",
-            "not_registered_rate",
-            "device_errors",
-            "opt_out_rate",
-            "unanswered_rate",
-        ],
+        choices=HEALTH_REASON_CODES,
         help_text='Which signal (docs/compliance.md, "Line health").',
     )
-    level = serializers.ChoiceField(choices=["at_risk", "critical"])
+    level = serializers.ChoiceField(choices=HEALTH_LEVELS)
     value = serializers.FloatField(help_text="The signal's value: a rate (0-1) or a count.")
     threshold = serializers.FloatField(help_text="The threshold of `level` it reached.")
     message = serializers.CharField(help_text="The same, for people.")
@@ -49,7 +55,7 @@ class HealthReasonOutput(serializers.Serializer):
 class HealthOutput(serializers.Serializer):
     state = serializers.ChoiceField(
         source="health",
-        choices=["healthy", "at_risk", "critical"],
+        choices=HEALTH_STATES,
         help_text="Line health from its recent outcomes and signals. At `critical` (and the "
         "account's `health_auto_pause`) sends to new contacts are held, `scheduled` with "
         "`reason: line_health`; conversations go on.",
