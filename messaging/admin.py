@@ -8,7 +8,9 @@ writes an audit row in the same transaction; the lists never count a big table
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -17,9 +19,10 @@ from django.http import HttpRequest
 from accounts.operator_admin import OperatorAdmin
 from accounts.services import audit_record
 from contract.errors import DomainError
+from handles.addresses import handle_normalize
 from messaging import selectors
-from messaging.models import Chat, Message, MessageStatusEvent
-from messaging.services import lifecycle
+from messaging.models import Chat, Message, MessageStatusEvent, OptOut
+from messaging.services import lifecycle, opt_outs
 
 
 class StatusHistoryInline(admin.TabularInline[MessageStatusEvent, Message]):
@@ -139,3 +142,60 @@ class ChatAdmin(OperatorAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class OptOutForm(forms.ModelForm[OptOut]):
+    """An operator's opt-out: the account, the recipient (normalized as the API does), why."""
+
+    class Meta:
+        model = OptOut
+        fields = ["account", "recipient", "reason"]
+
+    def clean_recipient(self) -> str:
+        try:
+            return handle_normalize(self.cleaned_data["recipient"], field="recipient")
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+
+@admin.register(OptOut)
+class OptOutAdmin(OperatorAdmin):
+    """Every account's opt-outs. Operators add them (`source: operator`) and remove them (the
+    recipient opts back in) through the same service as the API, so what waits to go to them
+    fails and the account's webhooks hear of it; each add and remove is audited."""
+
+    form = OptOutForm
+    list_display = ["recipient", "account", "source", "reason", "created_at"]
+    list_filter = ["source"]
+    list_select_related = ["account"]
+    search_fields = ["recipient", "account__id", "account__name"]
+    autocomplete_fields = ["account"]
+    readonly_fields = ["source", "message", "created_at"]
+
+    def get_fields(self, request: HttpRequest, obj: OptOut | None = None) -> Any:
+        fields = ["account", "recipient", "reason"]
+        return fields if obj is None else [*fields, "source", "message", "created_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # an opt-out is added or removed, never edited
+
+    def save_model(self, request: HttpRequest, obj: OptOut, form: Any, change: bool) -> None:
+        obj._audit_changes = {  # type: ignore[attr-defined]
+            name: [None, str(form.cleaned_data[name])] for name in form.cleaned_data
+        }
+        made = opt_outs.opt_out_add(
+            account=obj.account,
+            recipient=obj.recipient,
+            source=OptOut.Source.OPERATOR,
+            reason=obj.reason,
+        ).opt_out
+        obj.pk, obj.source, obj.created_at = made.pk, made.source, made.created_at
+
+    def delete_model(self, request: HttpRequest, obj: OptOut) -> None:
+        opt_outs.opt_out_remove(
+            account=obj.account, recipient=obj.recipient, source=OptOut.Source.OPERATOR
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OptOut]) -> None:
+        for opt_out in queryset.select_related("account"):
+            self.delete_model(request, opt_out)
