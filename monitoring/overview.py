@@ -90,6 +90,34 @@ def _handles_offline(now: datetime) -> Card:
     )
 
 
+def _line_health(now: datetime) -> Card:
+    found = selectors.handles_unhealthy()
+    return Card(
+        key="line-health",
+        title="Line health at risk or critical",
+        description=(
+            "Numbers whose recent sends, opt-outs or unanswered new contacts look like a line "
+            "about to be filtered or banned. A critical one holds its sends to new contacts "
+            "(if its account auto-pauses); clear it once the cause is fixed."
+        ),
+        link=_changelist("handles.handle", health__exact="critical"),
+        also=[("At risk", _changelist("handles.handle", health__exact="at_risk"))],
+        columns=["Handle", "Account", "Health", "Why", "Since"],
+        rows=[
+            [
+                _handle(handle),
+                _account(handle.account),
+                Cell(handle.get_health_display()),
+                Cell("; ".join(reason["message"] for reason in handle.health_reasons or []) or "—"),
+                _ago(handle.health_changed_at, now),
+            ]
+            for handle in found.rows
+        ],
+        more=found.more,
+        empty="Every assigned handle is healthy.",
+    )
+
+
 def _handle(handle: Handle) -> Cell:
     """The handle, linked to its admin page; marked when an operator paused it."""
     text = f"{handle.address} (paused)" if handle.paused else handle.address
@@ -295,6 +323,7 @@ def _devices(now: datetime) -> Card:
 CARDS: list[tuple[str, Callable[[datetime], Card]]] = [
     ("handles.view_handle", _handles_offline),
     ("handles.view_handle", _queues),
+    ("handles.view_handle", _line_health),
     ("messaging.view_message", _failures),
     ("messaging.view_message", _stuck_sending),
     ("messaging.view_message", _held),

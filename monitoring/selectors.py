@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -48,6 +48,18 @@ def handles_offline() -> Rows:
         Handle.objects.filter(account__isnull=False, status=Handle.Status.OFFLINE)
         .select_related("account")
         .order_by(F("status_changed_at").asc(nulls_first=True), "id")
+    )
+
+
+def handles_unhealthy() -> Rows:
+    """Assigned handles whose line health is not healthy: critical first, then the longest in
+    their state."""
+    severity = Case(When(health=Handle.Health.CRITICAL, then=0), default=1)
+    return _first(
+        Handle.objects.filter(account__isnull=False)
+        .exclude(health=Handle.Health.HEALTHY)
+        .select_related("account")
+        .order_by(severity, F("health_changed_at").asc(nulls_first=True), "id")
     )
 
 
