@@ -53,3 +53,32 @@ class MemberRoleForm(forms.Form):
 
 class AccountNameForm(forms.Form):
     name = forms.CharField(label="Account name", max_length=200)
+
+
+REPLY_BOX = forms.Textarea(attrs={"rows": 2})
+
+
+class ComplianceForm(forms.Form):
+    """The account's answers to STOP, START and HELP, and the group rule (docs/compliance.md)."""
+
+    opt_out_reply = forms.CharField(
+        label="Reply to STOP",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    opt_in_reply = forms.CharField(
+        label="Reply to START",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    help_reply = forms.CharField(
+        label="Reply to HELP",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    group_opt_outs_allowed = forms.BooleanField(
+        label="Send to groups that include someone who opted out", required=False
+    )

@@ -65,6 +65,23 @@ def account_rename(*, account: Account, name: str) -> Account:
     return account
 
 
+def account_compliance_set(
+    *,
+    account: Account,
+    opt_out_reply: str,
+    opt_in_reply: str,
+    help_reply: str,
+    group_opt_outs_allowed: bool,
+) -> Account:
+    """Set the replies to STOP, START and HELP (empty sends none) and the group rule."""
+    account.opt_out_reply, account.opt_in_reply = opt_out_reply, opt_in_reply
+    account.help_reply, account.group_opt_outs_allowed = help_reply, group_opt_outs_allowed
+    account.save(
+        update_fields=["opt_out_reply", "opt_in_reply", "help_reply", "group_opt_outs_allowed"]
+    )
+    return account
+
+
 # --- members -------------------------------------------------------------------------
 
 

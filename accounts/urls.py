@@ -35,4 +35,5 @@ account_urlpatterns: list[URLPattern | URLResolver] = [
     path("team/<int:membership_id>/role/", views.member_role, name="dashboard-member-role"),
     path("team/<int:membership_id>/remove/", views.member_remove, name="dashboard-member-remove"),
     path("settings/name/", views.account_rename, name="dashboard-account-rename"),
+    path("settings/opt-outs/", views.account_compliance, name="dashboard-account-compliance"),
 ]

@@ -27,6 +27,7 @@ from accounts.dashboard import (
 from accounts.forms import (
     AccountNameForm,
     ApiKeyCreateForm,
+    ComplianceForm,
     EmailLoginForm,
     MemberInviteForm,
     MemberRoleForm,
@@ -172,6 +173,7 @@ def _team_page(
     *,
     invite_form: MemberInviteForm | None = None,
     name_form: AccountNameForm | None = None,
+    compliance_form: ComplianceForm | None = None,
     status: int = 200,
 ) -> TemplateResponse:
     return render_page(
@@ -184,6 +186,10 @@ def _team_page(
             "roles": Role.choices,
             "invite_form": invite_form or MemberInviteForm(),
             "name_form": name_form or AccountNameForm(initial={"name": seat.account.name}),
+            "compliance_form": compliance_form
+            or ComplianceForm(
+                initial={name: getattr(seat.account, name) for name in ComplianceForm.base_fields}
+            ),
             "rate_limit": selectors.account_rate_limit(account=seat.account),
             "usage": usage_today(seat.account),
         },
@@ -272,4 +278,15 @@ def account_rename(request: HttpRequest, seat: Seat) -> HttpResponse:
         return _team_page(request, seat, name_form=form, status=400)
     account = services.account_rename(account=seat.account, name=form.cleaned_data["name"])
     messages.success(request, f"The account is now called {account.name}.")
+    return _to_team(seat)
+
+
+@account_page(writes=Role.OWNER)
+@require_POST
+def account_compliance(request: HttpRequest, seat: Seat) -> HttpResponse:
+    form = ComplianceForm(request.POST)
+    if not form.is_valid():
+        return _team_page(request, seat, compliance_form=form, status=400)
+    services.account_compliance_set(account=seat.account, **form.cleaned_data)
+    messages.success(request, "Opt-out replies and the group rule are saved.")
     return _to_team(seat)
