@@ -69,7 +69,11 @@ def prepare(tokens_file: str, handles: int) -> None:
     result: dict[str, Any] = {"api_key": issued.secret, "handles": []}
     for n in range(handles):
         handle = handle_services.handle_assign(
-            account=account, address=f"+1415600{n:04d}", per_minute=6000, burst=100
+            account=account,
+            address=f"+1415600{n:04d}",
+            per_minute=6000,
+            burst=100,
+            new_contact_budget=None,
         )
         device = handle_services.device_attach(handle=handle, name="e2e", simulated=True)
         result["handles"].append({"address": handle.address, "token": device.token})

@@ -68,7 +68,11 @@ def make_backlog(handles: int, per_minute: int, burst: int, backlog: int) -> lis
     made = []
     for n in range(handles):
         handle = handle_services.handle_assign(
-            account=account, address=f"+1415555{1000 + n}", per_minute=per_minute, burst=burst
+            account=account,
+            address=f"+1415555{1000 + n}",
+            per_minute=per_minute,
+            burst=burst,
+            new_contact_budget=None,
         )
         device = handle_services.device_attach(handle=handle, simulated=True).device
         handle_services.device_seen(device=device)

@@ -21,7 +21,9 @@ from handles.services.device_events import (
 )
 from handles.services.fleet import (
     SEEN_EVERY,
+    UNCHANGED,
     IssuedDevice,
+    Unchanged,
     device_attach,
     device_heartbeat,
     device_seen,
@@ -49,9 +51,11 @@ from handles.services.jobs import (
 __all__ = [
     "LEASE",
     "SEEN_EVERY",
+    "UNCHANGED",
     "IngestedEvent",
     "IssuedDevice",
     "ReportedResult",
+    "Unchanged",
     "capability_record",
     "capability_reported",
     "capability_set",

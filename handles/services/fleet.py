@@ -3,6 +3,7 @@ attach a device, record that it called, and the online/offline status that follo
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +31,15 @@ from handles.models import (
 from handles.selectors import DEVICE_TOKEN_PREFIX, devices_forget, offline_after
 
 
+class Unchanged(enum.Enum):
+    """A setting the caller left as it is (where None means something: no limit)."""
+
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = Unchanged.UNCHANGED
+
+
 def handle_assign(
     *,
     account: Account,
@@ -37,12 +47,15 @@ def handle_assign(
     channels: list[str] | None = None,
     per_minute: int | None = None,
     burst: int | None = None,
+    new_contact_budget: int | Unchanged | None = UNCHANGED,
     move: bool = False,
 ) -> Handle:
     """Assign a handle to `account` (creating it), or update its settings if already theirs.
 
     A handle of another account is refused unless `move`: then the old account's messages
     still waiting on it fail (`handle_unassigned`) instead of going out from the new owner.
+    `new_contact_budget` None is no limit (docs/compliance.md); left out, it is unchanged
+    (a new handle gets the default).
     """
     normalized = handle_normalize(address)
     if channels is not None:
@@ -54,6 +67,8 @@ def handle_assign(
     for name, value in (("per_minute", per_minute), ("burst", burst)):
         if value is not None and value < 1:
             raise InvalidRequest(f"{name} must be at least 1.")
+    if isinstance(new_contact_budget, int) and new_contact_budget < 0:
+        raise InvalidRequest("new_contact_budget must be 0 or more (or no limit).")
     with transaction.atomic():
         handle, _ = Handle.objects.select_for_update().get_or_create(
             address=normalized,
@@ -70,6 +85,8 @@ def handle_assign(
             handle.per_minute = per_minute
         if burst is not None:
             handle.burst = burst
+        if not isinstance(new_contact_budget, Unchanged):
+            handle.new_contact_budget = new_contact_budget
         handle.save()
     return handle
 

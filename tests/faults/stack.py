@@ -309,7 +309,8 @@ accounts.account_set_rate_limit(account=account, per_minute=spec["rate_limit"])
 devices = []
 for address in spec["handles"]:
     handle = handles.handle_assign(
-        account=account, address=address, per_minute=spec["per_minute"], burst=spec["burst"]
+        account=account, address=address, per_minute=spec["per_minute"], burst=spec["burst"],
+        new_contact_budget=None,
     )
     devices.append({"handle": address, "token": handles.device_attach(
         handle=handle, simulated=True).token})

@@ -35,6 +35,34 @@ def test_assign_handle_prints_the_normalized_handle(alice):
     assert handle.channels == ["imessage", "sms", "whatsapp"]
 
 
+def test_assign_handle_sets_the_new_contact_budget_and_leaves_it_when_not_given(alice):
+    run("assign_handle", alice.account.id, "+14155550123", "--new-contact-budget", "5")
+    assert Handle.objects.get().new_contact_budget == 5
+    run("assign_handle", alice.account.id, "+14155550123", "--per-minute", "30")
+    assert Handle.objects.get().new_contact_budget == 5
+    run("assign_handle", alice.account.id, "+14155550123", "--new-contact-budget", "unlimited")
+    assert Handle.objects.get().new_contact_budget is None
+
+
+def test_a_new_handle_gets_the_default_new_contact_budget(alice):
+    run("assign_handle", alice.account.id, "+14155550123")
+    assert Handle.objects.get().new_contact_budget == 50
+
+
+@pytest.mark.parametrize("bad", ["-1", "many", ""])
+def test_assign_handle_refuses_a_bad_new_contact_budget_and_writes_nothing(alice, bad):
+    with pytest.raises(CommandError):
+        call_command(
+            "assign_handle",
+            alice.account.id,
+            "+14155550123",
+            "--new-contact-budget",
+            bad,
+            stdout=StringIO(),
+        )
+    assert Handle.objects.count() == 0
+
+
 @pytest.mark.parametrize(
     "bad", ["+1", "12345", "+1415555012a", "not-an-email", "a@b", "x" * 300, ""]
 )

@@ -16,12 +16,23 @@ from handles.models import Handle
 
 def _changes(previous: Handle | None, handle: Handle) -> dict[str, list[Any]]:
     """The handle's settings that changed: {field: [before, after]}."""
-    fields = ("account_id", "channels", "per_minute", "burst")
+    fields = ("account_id", "channels", "per_minute", "burst", "new_contact_budget")
     return {
         field: [getattr(previous, field, None), getattr(handle, field)]
         for field in fields
         if previous is None or getattr(previous, field) != getattr(handle, field)
     }
+
+
+def _budget(option: str | None) -> int | services.Unchanged | None:
+    if option is None:
+        return services.UNCHANGED
+    if option == "unlimited":
+        return None
+    try:
+        return int(option)
+    except ValueError:
+        raise CommandError("--new-contact-budget is a number or 'unlimited'.") from None
 
 
 class Command(JsonCommand):
@@ -34,6 +45,12 @@ class Command(JsonCommand):
         parser.add_argument("--per-minute", type=int, default=None)
         parser.add_argument("--burst", type=int, default=None)
         parser.add_argument(
+            "--new-contact-budget",
+            default=None,
+            help="People it never messaged it may message per rolling 24 h: a number, or "
+            "'unlimited' (docs/compliance.md). Left out: unchanged (a new handle gets 50).",
+        )
+        parser.add_argument(
             "--move",
             action="store_true",
             help="Move the handle from the account it belongs to (its waiting messages fail).",
@@ -42,6 +59,7 @@ class Command(JsonCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         account = get_or_fail(Account, options["account_id"], "account")
         channels = options["channels"].split(",") if options["channels"] else None
+        budget = _budget(options["new_contact_budget"])
         try:
             with transaction.atomic():
                 previous = Handle.objects.filter(
@@ -53,6 +71,7 @@ class Command(JsonCommand):
                     channels=channels,
                     per_minute=options["per_minute"],
                     burst=options["burst"],
+                    new_contact_budget=budget,
                     move=options["move"],
                 )
                 before = previous.account_id if previous is not None else None
