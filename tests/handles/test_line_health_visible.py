@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import AuditEntry
 from handles import services
 from handles.models import Handle
+from tests.conftest import signed_in
 from tests.operator_support import operator_client, result_messages, run_action
 from webhooks.models import Event
 
@@ -102,3 +103,28 @@ def test_the_clear_command_clears_prints_json_and_is_audited_as_command_line(ali
     assert handle.health_cleared_at >= before
     entry = AuditEntry.objects.get(action="handle.health_clear")
     assert (entry.operator_name, entry.reason) == ("command-line", "new SIM")
+
+
+def test_the_dashboards_handles_pages_show_the_health_badge_and_why(alice, alice_device):
+    owner = signed_in(alice.account, "owner")
+    handle = critical(alice_device.handle)
+    listed = owner.get(f"/dashboard/{alice.account.pk}/handles/").content.decode()
+    detail = owner.get(f"/dashboard/{alice.account.pk}/handles/{handle.address}/").content.decode()
+    for page in (listed, detail):
+        assert '<span class="badge health-critical">critical</span>' in page
+        assert "50% of the last 20 sends failed (critical from 12.5%)." in page
+
+
+def test_the_dashboard_overview_shows_which_handles_are_critical_and_why(alice, alice_device):
+    owner = signed_in(alice.account, "owner")
+    healthy = handle_services_assign(alice, "+14155550124")
+    critical(alice_device.handle)
+    page = owner.get(f"/dashboard/{alice.account.pk}/").content.decode()
+    assert '<span class="badge health-critical">critical</span>' in page
+    assert '<span class="badge health-healthy">healthy</span>' in page
+    assert "50% of the last 20 sends failed" in page
+    assert healthy.address in page
+
+
+def handle_services_assign(tenant, address):
+    return services.handle_assign(account=tenant.account, address=address)
