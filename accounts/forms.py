@@ -82,3 +82,8 @@ class ComplianceForm(forms.Form):
     group_opt_outs_allowed = forms.BooleanField(
         label="Send to groups that include someone who opted out", required=False
     )
+    health_auto_pause = forms.BooleanField(
+        label="Hold sends to new contacts while a number's line health is critical",
+        required=False,
+        help_text="Conversations with people a number knows go on either way.",
+    )

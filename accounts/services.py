@@ -72,13 +72,17 @@ def account_compliance_set(
     opt_in_reply: str,
     help_reply: str,
     group_opt_outs_allowed: bool,
+    health_auto_pause: bool | None = None,
 ) -> Account:
-    """Set the replies to STOP, START and HELP (empty sends none) and the group rule."""
+    """Set the replies to STOP, START and HELP (empty sends none), the group rule and, when
+    given, whether a critical line holds its sends to new contacts."""
     account.opt_out_reply, account.opt_in_reply = opt_out_reply, opt_in_reply
     account.help_reply, account.group_opt_outs_allowed = help_reply, group_opt_outs_allowed
-    account.save(
-        update_fields=["opt_out_reply", "opt_in_reply", "help_reply", "group_opt_outs_allowed"]
-    )
+    fields = ["opt_out_reply", "opt_in_reply", "help_reply", "group_opt_outs_allowed"]
+    if health_auto_pause is not None:
+        account.health_auto_pause = health_auto_pause
+        fields.append("health_auto_pause")
+    account.save(update_fields=fields)
     return account
 
 
