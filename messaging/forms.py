@@ -1,4 +1,4 @@
-"""Dashboard forms of messaging: sending, and filtering the message log."""
+"""Dashboard forms of messaging: sending, filtering the message log, and opt-outs."""
 
 from __future__ import annotations
 
@@ -99,3 +99,45 @@ class MessageFilterForm(forms.Form):
             return handle_normalize(raw, field="to")
         except DomainError as error:
             raise forms.ValidationError(error.message) from error
+
+
+def _recipient_field(*, required: bool) -> forms.CharField:
+    return forms.CharField(
+        label="Recipient",
+        required=required,
+        max_length=254,
+        help_text="A phone number in E.164 form (+14155550123) or an email address.",
+    )
+
+
+def _normalized_recipient(raw: str) -> str:
+    """The address as the API normalizes it, or the form's error."""
+    try:
+        return handle_normalize(raw.strip(), field="recipient")
+    except DomainError as error:
+        raise forms.ValidationError(error.message) from error
+
+
+class OptOutForm(forms.Form):
+    """Opt someone out of the account by hand (as `POST /v1/opt-outs` does)."""
+
+    recipient = _recipient_field(required=True)
+    reason = forms.CharField(
+        label="Reason",
+        required=False,
+        max_length=500,
+        help_text="Optional: why, for your team (for example, asked by phone).",
+    )
+
+    def clean_recipient(self) -> str:
+        return _normalized_recipient(self.cleaned_data["recipient"])
+
+
+class OptOutFilterForm(forms.Form):
+    """The opt-out list's filter: one recipient."""
+
+    recipient = _recipient_field(required=False)
+
+    def clean_recipient(self) -> str:
+        raw = self.cleaned_data["recipient"].strip()
+        return _normalized_recipient(raw) if raw else ""

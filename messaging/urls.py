@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from messaging import views
+from messaging import opt_out_views, views
 
 urlpatterns = [
     path("", views.overview, name="dashboard-overview"),
@@ -18,6 +18,12 @@ urlpatterns = [
     path("messages/<str:message_id>/retry/", views.message_retry, name="dashboard-message-retry"),
     path(
         "messages/<str:message_id>/cancel/", views.message_cancel, name="dashboard-message-cancel"
+    ),
+    path("opt-outs/", opt_out_views.opt_out_list, name="dashboard-opt-outs"),
+    path(
+        "opt-outs/<str:recipient>/remove/",
+        opt_out_views.opt_out_remove,
+        name="dashboard-opt-out-remove",
     ),
     path(
         "attachments/<str:attachment_id>/",
