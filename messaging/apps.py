@@ -15,11 +15,16 @@ class MessagingConfig(AppConfig):
         from accounts.dashboard import add_usage_many_source, add_usage_source
         from handles import registry
         from messaging import selectors
-        from messaging.services import actions, groups, inbound, line_health, pausing  # noqa: F401
+        from messaging.services import (  # noqa: F401
+            actions,
+            groups,
+            inbound,
+            line_health,
+            new_contacts,
+            pausing,
+        )
 
         registry.add_queue_depth_provider(selectors.queued_counts)
-        from messaging.services import new_contacts
-
         registry.add_new_contacts_provider(new_contacts.handle_usage_many)
         registry.add_queue_annotations(new_contacts.operator_annotations)
         registry.add_queue_annotations(selectors.queue_annotations)

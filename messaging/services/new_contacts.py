@@ -53,6 +53,8 @@ _LOCK_SPACE = 14_002
 RELEASE_BATCH = 1000
 RELEASE_TASK = "messaging.tasks.held_release"
 HEADER = "X-New-Contacts-Remaining"
+# A route's fact not read yet (routing reads what it can in its one SELECT; `admit` the rest).
+NOT_READ: Any = object()
 logger = logging.getLogger(__name__)
 
 
@@ -293,8 +295,6 @@ def _take(handle: Handle, recipients: Sequence[str], now: datetime) -> tuple[int
 def admit(*, account: Account, route: Route, now: datetime) -> Admission:
     """Whether a send may go out now from its route's handle (recording new contacts, with a
     slot each, when it may) or is held, and why. In the send's transaction."""
-    from messaging.services.routing import NOT_READ
-
     handle, recipients = route.handle, route.recipients
     standing: Standing | None = route.standing
     if standing is NOT_READ:

@@ -30,10 +30,9 @@ from handles.models import Channel, Handle, RecipientCapability
 from messaging.errors import InvalidFromHandle
 from messaging.models import Chat
 from messaging.services import new_contacts
-from messaging.services.new_contacts import Standing
+from messaging.services.new_contacts import NOT_READ, Standing
 
 # `Route.recipient_imessage` when nobody looked: `resolve_channel` reads it then.
-NOT_READ: Any = object()
 
 
 @dataclass(frozen=True)
