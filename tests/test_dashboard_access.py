@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import Membership
 from config.urls import account_pages
+from messaging.services import opt_outs
 from messaging.services.inbound import inbound_message_record
 from messaging.services.sending import message_send
 from tests.conftest import attach_device, signed_in
@@ -59,7 +60,7 @@ class Objects:
         return f"/dashboard/{account_id}/" + re.sub(r"<(?:\w+:)?(\w+)>", fill, route)
 
 
-def _objects(tenant: Any, address: str, person: str) -> Objects:
+def _objects(tenant: Any, address: str, person: str, opt_out_of: str) -> Objects:
     device = attach_device(tenant.account, address)
     attachment_id = upload(tenant, "a.png", PNG).json()["data"]["id"]
     message = message_send(account=tenant.account, to=person, text=XSS, attachments=[attachment_id])
@@ -80,6 +81,10 @@ def _objects(tenant: Any, address: str, person: str) -> Objects:
         endpoint=endpoint, event=message_event(tenant), next_attempt_at=timezone.now()
     )
     key = account_services.api_key_create(account=tenant.account, name="k").api_key
+    # Someone other than `person` (whose messages would fail), with a reason from outside.
+    opted_out = opt_outs.opt_out_add(
+        account=tenant.account, recipient=opt_out_of, source="api", reason=XSS
+    ).opt_out
     membership = Membership.objects.filter(account=tenant.account).first()
     assert membership is not None
     return Objects(
@@ -92,6 +97,7 @@ def _objects(tenant: Any, address: str, person: str) -> Objects:
             "delivery_id": delivery.pk,
             "key_id": key.pk,
             "membership_id": str(membership.pk),
+            "recipient": opted_out.recipient,
         }
     )
 
@@ -104,12 +110,12 @@ def message_event(tenant: Any) -> Any:
 
 @pytest.fixture
 def alices(alice):
-    return _objects(alice, "+14155550123", "+14155550199")
+    return _objects(alice, "+14155550123", "+14155550199", "+14155550166")
 
 
 @pytest.fixture
 def charlies(charlie):
-    return _objects(charlie, "+14155550177", "+14155550188")
+    return _objects(charlie, "+14155550177", "+14155550188", "+14155550155")
 
 
 def member(tenant: Any, role: str) -> Client:

@@ -12,7 +12,14 @@ from messaging.services.inbound import inbound_message_record
 from messaging.services.sending import message_send
 from tests.conftest import attach_device, signed_in
 
-PAGES = ("", "conversations/", "conversations/{chat}/", "messages/", "messages/{message}/")
+PAGES = (
+    "",
+    "conversations/",
+    "conversations/{chat}/",
+    "messages/",
+    "messages/{message}/",
+    "opt-outs/",
+)
 
 
 @pytest.fixture
