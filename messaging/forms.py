@@ -101,15 +101,6 @@ class MessageFilterForm(forms.Form):
             raise forms.ValidationError(error.message) from error
 
 
-def _recipient_field(*, required: bool) -> forms.CharField:
-    return forms.CharField(
-        label="Recipient",
-        required=required,
-        max_length=254,
-        help_text="A phone number in E.164 form (+14155550123) or an email address.",
-    )
-
-
 def _normalized_recipient(raw: str) -> str:
     """The address as the API normalizes it, or the form's error."""
     try:
@@ -121,7 +112,11 @@ def _normalized_recipient(raw: str) -> str:
 class OptOutForm(forms.Form):
     """Opt someone out of the account by hand (as `POST /v1/opt-outs` does)."""
 
-    recipient = _recipient_field(required=True)
+    recipient = forms.CharField(
+        label="Recipient",
+        max_length=254,
+        help_text="A phone number in E.164 form (+14155550123) or an email address.",
+    )
     reason = forms.CharField(
         label="Reason",
         required=False,
@@ -136,7 +131,7 @@ class OptOutForm(forms.Form):
 class OptOutFilterForm(forms.Form):
     """The opt-out list's filter: one recipient."""
 
-    recipient = _recipient_field(required=False)
+    recipient = forms.CharField(label="Recipient", required=False, max_length=254)
 
     def clean_recipient(self) -> str:
         raw = self.cleaned_data["recipient"].strip()

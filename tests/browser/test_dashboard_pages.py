@@ -19,7 +19,8 @@ from accounts.models import Account
 from accounts.services import set_password_url
 from handles import services as handle_services
 from handles.models import Handle
-from messaging.models import Chat, Message
+from messaging.models import Chat, Message, OptOut
+from messaging.services import opt_outs
 from messaging.services.sending import message_send
 from tests.browser.conftest import assert_accessible, log_in
 from tests.browser.dashboard_support import (
@@ -38,6 +39,8 @@ celery_worker = pipeline.celery_worker
 platform = pipeline.platform
 receiver_factory = receivers.receiver_factory
 receiver = receivers.receiver
+
+OPTED_OUT = "+14155550188"  # replied STOP: a row on the Opt-outs page, and its remove page
 
 
 # --- every page: accessible, and nothing refused by the Content-Security-Policy ----------------
@@ -76,6 +79,9 @@ def dashboard(receiver: Receiver) -> Dashboard:
         error_message="Recipient rejected it.",
         failed_at=timezone.now(),
     )
+    opt_outs.opt_out_add(
+        account=account, recipient=OPTED_OUT, source=OptOut.Source.KEYWORD, reason="Stop"
+    )
     endpoint = webhook_services.webhook_endpoint_create(
         account=account, url=receiver.url, events=["*"], description="Order system"
     )
@@ -94,6 +100,8 @@ def pages_of(d: Dashboard) -> dict[str, str]:
         "messages": f"{account}messages/",
         "message": f"{account}messages/{d.message.pk}/",
         "new-message": f"{account}messages/new/",
+        "opt-outs": f"{account}opt-outs/",
+        "opt-out-remove": f"{account}opt-outs/{OPTED_OUT}/remove/",
         "handles": f"{account}handles/",
         "handle": f"{account}handles/{d.handle.address}/",
         "api-keys": f"{account}api-keys/",
@@ -119,6 +127,8 @@ SIGNED_IN = [
     "messages",
     "message",
     "new-message",
+    "opt-outs",
+    "opt-out-remove",
     "handles",
     "handle",
     "api-keys",
