@@ -14,8 +14,9 @@ It drives Debian's Chromium (/usr/bin/chromium, `bash scripts/ensure_chromium.sh
 Playwright with the flags and the 1280x800 viewport of the browser tests
 (tests/browser/conftest.py), takes the sign-in and password-reset pages signed out, signs in
 through the form, and saves a full-page PNG of every dashboard page of the first account:
-the first conversation, message and handle, and the first webhook endpoint and delivery
-when there are any (create an endpoint and send it a test event first to have them).
+the first conversation, message, opt-out (its remove page) and handle, and the first webhook
+endpoint and delivery when there are any (create an endpoint and send it a test event, and
+add an opt-out, first to have them).
 Nothing is written to the server but the sign-in. Options: --base-url (default
 http://127.0.0.1:8000), --email (default demo@example.com), --password (required), --out
 (default docs/dashboard).
@@ -116,6 +117,11 @@ def take(shooter: Shooter, email: str, password: str) -> None:
         shooter.visit_and_shoot("message", message)
     shooter.visit_and_shoot("new-message", f"{account}messages/new/")
 
+    shooter.visit_and_shoot("opt-outs", f"{account}opt-outs/")
+    opt_out_remove = shooter.first_link("table tbody a[href$='/remove/']")
+    if opt_out_remove:
+        shooter.visit_and_shoot("opt-out-remove", opt_out_remove)
+
     shooter.visit_and_shoot("handles", f"{account}handles/")
     handle = shooter.first_link("table tbody th a")
     if handle:
@@ -133,9 +139,14 @@ def take(shooter: Shooter, email: str, password: str) -> None:
 
     shooter.visit_and_shoot("team", f"{account}team/")
 
-    missing = {"conversation", "message", "handle", "webhook-endpoint", "webhook-delivery"} - {
-        path.stem for path in shooter.saved
-    }
+    missing = {
+        "conversation",
+        "message",
+        "opt-out-remove",
+        "handle",
+        "webhook-endpoint",
+        "webhook-delivery",
+    } - {path.stem for path in shooter.saved}
     if missing:
         print(f"nothing to show for: {', '.join(sorted(missing))} (the account has none)")
 
