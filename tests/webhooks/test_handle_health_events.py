@@ -92,7 +92,13 @@ def send_and_settle(platform: Any, *recipients: str) -> list[str]:
 
 
 def health_events(receiver: Any) -> list[dict[str, Any]]:
-    return [json.loads(r.body)["data"] for r in receiver.bodies_of_type("handle.health_changed")]
+    """The `handle.health_changed` events received, once each (delivery is at least once: a
+    retried delivery arrives again with the same id), in the order they first arrived."""
+    seen: dict[str, dict[str, Any]] = {}
+    for received in receiver.bodies_of_type("handle.health_changed"):
+        event = json.loads(received.body)
+        seen.setdefault(event["id"], event["data"])
+    return list(seen.values())
 
 
 def sent(device: SimulatedDevice) -> list[str]:
