@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -10,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kombu import Connection
@@ -112,6 +115,16 @@ def test_the_embedded_platform_serves_the_printed_curl_line(tmp_path):
             check=True,
         ).stdout
         assert css.startswith("200 text/css"), css
+        # The demo's device (the simulator) relays a message all the way on the embedded
+        # database: sent, its receipts recorded, `read` in the end.
+        authorization = shlex.split(curl_line)[4].removeprefix("Authorization: ")
+        message_id = _api(base_url, "POST", "/v1/messages", authorization, ping=True)["id"]
+        deadline = time.monotonic() + 90  # a bound for a busy machine, not a speed
+        status = None
+        while time.monotonic() < deadline and status != "read":
+            time.sleep(0.5)
+            status = _api(base_url, "GET", f"/v1/messages/{message_id}", authorization)["status"]
+        assert status == "read"
     finally:
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=30) == 0
@@ -150,3 +163,18 @@ def test_a_worker_polling_the_embedded_broker_never_takes_a_half_written_message
     reader.join(timeout=60)
     assert errors == []
     assert sorted(received) == list(range(sent))
+
+
+def _api(
+    base_url: str, method: str, path: str, authorization: str, *, ping: bool = False
+) -> dict[str, Any]:
+    body = json.dumps({"to": "+14155550199", "text": "ping"}).encode() if ping else None
+    request = urllib.request.Request(
+        f"{base_url}{path}",
+        data=body,
+        method=method,
+        headers={"Authorization": authorization, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        data: dict[str, Any] = json.loads(response.read())["data"]
+    return data

@@ -69,6 +69,8 @@ def _device_events_record(device: Device, events: list[dict[str, Any]]) -> set[s
     `INSERT … ON CONFLICT DO NOTHING`: a push of the same events racing this one waits for
     it to commit, then finds them stored (duplicates) instead of applying them twice."""
     table = DeviceEvent._meta.db_table
+    if connection.vendor != "postgresql":
+        return _device_events_record_portably(device, events)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (handle_id, external_id, type, data, received_at) "  # noqa: S608
@@ -85,6 +87,24 @@ def _device_events_record(device: Device, events: list[dict[str, Any]]) -> set[s
             ],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def _device_events_record_portably(device: Device, events: list[dict[str, Any]]) -> set[str]:
+    """`_device_events_record` for the embedded SQLite (`make run`): one insert per event,
+    each skipped if stored already (SQLite runs one writer at a time, so no push races it)."""
+    table = DeviceEvent._meta.db_table
+    stored: set[str] = set()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        for event in events:
+            cursor.execute(
+                f"INSERT INTO {table} (handle_id, external_id, type, data, received_at) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (handle_id, external_id) DO NOTHING RETURNING external_id",
+                [device.handle_id, event["id"], event["type"], json.dumps(event["data"]), now],
+            )
+            stored.update(row[0] for row in cursor.fetchall())
+    return stored
 
 
 def _device_event_apply(

@@ -21,6 +21,7 @@ statement alone.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -179,16 +180,23 @@ def standing_sql(handle_column: str) -> str:
     """Two columns for a routing SELECT: the slots the handle at `handle_column` used in the
     window, and how many of the recipients it knows. Parameters: `standing_params`."""
     table = raw.table(HandleContact)
+    # One parameter for all the recipients, so the statement keeps one shape (prepared once):
+    # an array on PostgreSQL, a JSON list on the embedded SQLite.
+    among = (
+        "= ANY(%s)" if connection.vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
+    )
     return (
         f"(SELECT count(*) FROM {table} WHERE handle_id = {handle_column} "  # noqa: S608
         "AND budget_used_at > %s), "
         f"(SELECT count(*) FROM {table} WHERE handle_id = {handle_column} "
-        "AND address = ANY(%s))"
+        f"AND address {among})"
     )
 
 
 def standing_params(recipients: Sequence[str], now: datetime) -> list[Any]:
-    return [window_start(now), list(recipients)]
+    if connection.vendor == "postgresql":
+        return [window_start(now), list(recipients)]
+    return [window_start(now), json.dumps(list(recipients))]
 
 
 def standing_annotations(recipients: Sequence[str], now: datetime) -> dict[str, Any]:
