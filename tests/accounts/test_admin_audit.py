@@ -64,7 +64,13 @@ def test_changing_an_account_in_admin_records_the_fields_before_and_after(operat
     account, _ = services.account_create(name="Acme")
     response = operator.post(
         f"{ACCOUNTS}{account.pk}/change/",
-        {"name": "Acme Inc", "rate_limit_per_minute": "600", **NO_MEMBERS},
+        # As a browser posts the form: a checkbox left ticked is sent.
+        {
+            "name": "Acme Inc",
+            "rate_limit_per_minute": "600",
+            "health_auto_pause": "on",
+            **NO_MEMBERS,
+        },
     )
     assert response.status_code == 302
     entry = AuditEntry.objects.get()

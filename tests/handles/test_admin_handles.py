@@ -136,6 +136,7 @@ def test_changing_a_handles_pace_in_admin_records_before_and_after(operator, ali
             "channels": '["imessage", "sms"]',
             "per_minute": "30",
             "burst": "2",
+            "new_contact_budget": "50",
             "devices-TOTAL_FORMS": "1",
             "devices-INITIAL_FORMS": "1",
             "devices-MIN_NUM_FORMS": "0",

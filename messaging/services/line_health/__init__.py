@@ -31,6 +31,7 @@ from handles.models import Handle
 from messaging.models import HandleContact, HandleQueue
 from messaging.services.line_health.rules import Assessment, Rules, health_assess
 from messaging.services.line_health.signals import contact_signals, recent_outcomes
+from messaging.services.new_contacts import held_release
 
 logger = logging.getLogger(__name__)
 
@@ -144,8 +145,6 @@ def release_when_not_critical(handle: Handle, previous: str) -> None:
         handle_id = handle.pk
 
         def release() -> None:
-            from messaging.services.new_contacts import held_release
-
             held_release(handle_id=handle_id)
 
         transaction.on_commit(release, robust=True)
