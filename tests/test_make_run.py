@@ -120,11 +120,12 @@ def test_the_embedded_platform_serves_the_printed_curl_line(tmp_path):
         authorization = shlex.split(curl_line)[4].removeprefix("Authorization: ")
         message_id = _api(base_url, "POST", "/v1/messages", authorization, ping=True)["id"]
         deadline = time.monotonic() + 90  # a bound for a busy machine, not a speed
-        status = None
-        while time.monotonic() < deadline and status != "read":
+        message_status = ""
+        while time.monotonic() < deadline and message_status != "read":
             time.sleep(0.5)
-            status = _api(base_url, "GET", f"/v1/messages/{message_id}", authorization)["status"]
-        assert status == "read"
+            message = _api(base_url, "GET", f"/v1/messages/{message_id}", authorization)
+            message_status = message["status"]
+        assert message_status == "read"
     finally:
         runner.send_signal(signal.SIGINT)
         assert runner.wait(timeout=30) == 0

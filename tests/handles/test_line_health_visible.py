@@ -86,6 +86,7 @@ def test_clearing_health_in_admin_makes_the_handle_healthy_and_is_audited(
     )
     assert entry.operator_name == "operator"
     event = Event.objects.filter(type="handle.health_changed").order_by("-created_at").first()
+    assert event is not None
     assert (event.data["previous"], event.data["health"]) == ("critical", "healthy")
 
 
@@ -100,6 +101,7 @@ def test_the_clear_command_clears_prints_json_and_is_audited_as_command_line(ali
         "previous": "critical",
     }
     handle.refresh_from_db()
+    assert handle.health_cleared_at is not None
     assert handle.health_cleared_at >= before
     entry = AuditEntry.objects.get(action="handle.health_clear")
     assert (entry.operator_name, entry.reason) == ("command-line", "new SIM")
