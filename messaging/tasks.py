@@ -3,7 +3,7 @@
 `messaging.services.lifecycle.dispatch_soon` enqueues `dispatch_due` by name (coalesced:
 one run for all the handles due, see `messaging.services.dispatch_wakeups`), or, without
 Redis, `handle_dispatch` for one handle; beat runs the sweeps, the purge and the release of
-held messages (`messaging.services.new_contacts`), which a service also asks for by name
+held messages (`messaging.services.releasing`), which a service also asks for by name
 when it knows a handle may send some of its held messages now.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from celery import shared_task
 
-from messaging.services import attachments, dispatch, line_health, new_contacts
+from messaging.services import attachments, dispatch, line_health, releasing
 
 
 @shared_task
@@ -67,11 +67,11 @@ def line_health_evaluate_handle(handle_id: int) -> dict[str, str | None]:
 @shared_task
 def held_release(handle_id: int) -> dict[str, int]:
     """Release what one handle holds and may now send (new-contact budget, line health)."""
-    return {"released": new_contacts.held_release(handle_id=handle_id)}
+    return {"released": releasing.held_release(handle_id=handle_id)}
 
 
 @shared_task
 def held_release_due() -> dict[str, int]:
     """Release, for every handle that holds messages, what it may now send."""
-    released = new_contacts.held_release_all()
+    released = releasing.held_release_all()
     return {"handles": len(released), "released": sum(released.values())}

@@ -330,7 +330,7 @@ def messages_sweep(*, now: datetime | None = None) -> SweepResult:
                 continue
             if message.status_reason:
                 # Held when accepted (new-contact budget, line health): from its time on it
-                # waits with the handle's held messages, by age (new_contacts.held_release).
+                # waits with the handle's held messages, by age (releasing.held_release).
                 message.send_at = None
                 message.save(update_fields=["send_at"])
                 held.add(message.handle_id)

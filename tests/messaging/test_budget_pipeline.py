@@ -20,7 +20,7 @@ from django.utils import timezone
 from handles.models import Handle
 from handles.simulator import SimulatedDevice
 from messaging.models import HandleContact, Message
-from messaging.services import new_contacts
+from messaging.services import releasing
 from tests.messaging.conftest import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow(seconds=40)]
@@ -85,10 +85,10 @@ def test_past_its_budget_a_handle_holds_new_contacts_and_sends_them_in_order_aft
     going = known_ids + new_ids[:5]
     wait_until(lambda: set(going) <= set(sent(device)), what="the 8 sends within budget")
     assert not set(held) & set(sent(device))
-    assert new_contacts.held_release(handle_id=handle.pk) == 0
+    assert releasing.held_release(handle_id=handle.pk) == 0
 
     with time_machine.travel(timezone.now() + timedelta(hours=24, minutes=1), tick=True):
-        assert new_contacts.held_release(handle_id=handle.pk) == 3
+        assert releasing.held_release(handle_id=handle.pk) == 3
         wait_until(lambda: set(held) <= set(sent(device)), what="the held sends")
         usage = platform.client.get(f"/v1/handles/{handle.address}").json()["data"]
     assert usage["new_contacts"]["used"] == 3

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from handles.models import Handle
 from messaging.models import HandleContact, Message, MessageStatusEvent
-from messaging.services import new_contacts
+from messaging.services import new_contacts, releasing
 from messaging.services.dispatch import messages_sweep
 from tests.conftest import attach_device, post_message, send
 from tests.messaging.conftest import device_pushes
@@ -124,18 +124,18 @@ def test_held_messages_go_when_the_budget_renews_oldest_first(alice, alice_devic
     for n, address in enumerate(NEW[1:4], start=1):
         with time_machine.travel(start + timedelta(seconds=n), tick=False):
             held.append(send(alice, to=address, text=f"held {n}")["id"])
-    assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 0
+    assert releasing.held_release(handle_id=alice_device.handle.pk) == 0
     with time_machine.travel(start + timedelta(hours=24, seconds=1), tick=False):
-        assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 1
+        assert releasing.held_release(handle_id=alice_device.handle.pk) == 1
     first = Message.objects.get(pk=held[0])
     assert (first.status, first.status_reason, first.send_at) == ("queued", "", None)
     assert first.queued_at is not None
     assert [status_of({"id": pk}) for pk in held[1:]] == [("scheduled", "new_contact_budget")] * 2
     with time_machine.travel(start + timedelta(hours=24, seconds=2), tick=False):
         # The slot the first release took counts for 24 hours.
-        assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 0
+        assert releasing.held_release(handle_id=alice_device.handle.pk) == 0
     with time_machine.travel(start + timedelta(hours=48, seconds=2), tick=False):
-        assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 1
+        assert releasing.held_release(handle_id=alice_device.handle.pk) == 1
     assert status_of({"id": held[1]}) == ("queued", None)
     assert status_of({"id": held[2]}) == ("scheduled", "new_contact_budget")
 
@@ -146,7 +146,7 @@ def test_a_release_records_history_and_the_queued_event(alice, alice_device):
     budget(alice_device.handle, 0)
     held = send(alice, to=NEW[0], text="held")
     budget(alice_device.handle, 1)
-    assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 1
+    assert releasing.held_release(handle_id=alice_device.handle.pk) == 1
     history = MessageStatusEvent.objects.filter(message_id=held["id"]).order_by("id")
     assert [row.status for row in history] == ["scheduled", "queued"]
     assert history.last().source == "new_contacts"  # type: ignore[union-attr]
@@ -159,7 +159,7 @@ def test_several_held_messages_to_one_contact_take_one_slot(alice, alice_device)
     budget(alice_device.handle, 0)
     ids = [send(alice, to=NEW[0], text=f"{n}")["id"] for n in range(3)]
     budget(alice_device.handle, 1)
-    assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 3
+    assert releasing.held_release(handle_id=alice_device.handle.pk) == 3
     assert {status_of({"id": pk}) for pk in ids} == {("queued", None)}
     assert new_contacts.budget_usage([alice_device.handle])[alice_device.handle.pk].used == 1
 
@@ -176,7 +176,7 @@ def test_a_recipient_who_writes_in_is_known_and_their_held_message_goes_without_
     assert pushed.status_code == 200, pushed.content
     contact = HandleContact.objects.get(handle=alice_device.handle, address=NEW[0])
     assert contact.budget_used_at is None
-    assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 1
+    assert releasing.held_release(handle_id=alice_device.handle.pk) == 1
     assert status_of(held) == ("queued", None)
 
 
@@ -187,7 +187,7 @@ def test_a_held_message_can_be_canceled_and_is_then_never_released(alice, alice_
     assert canceled.status_code == 200
     assert canceled.json()["data"]["error"]["code"] == "canceled"
     budget(alice_device.handle, 5)
-    assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 0
+    assert releasing.held_release(handle_id=alice_device.handle.pk) == 0
     assert status_of(held)[0] == "failed"
 
 
@@ -211,7 +211,7 @@ def test_a_scheduled_send_past_the_budget_waits_for_its_time_then_with_the_held(
     assert (message.status, message.send_at) == ("scheduled", None)
     budget(alice_device.handle, 1)
     with time_machine.travel(send_at + timedelta(seconds=2), tick=False):
-        assert new_contacts.held_release(handle_id=alice_device.handle.pk) == 1
+        assert releasing.held_release(handle_id=alice_device.handle.pk) == 1
 
 
 def test_an_auto_selected_sender_is_one_with_budget_left(alice, alice_device):

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, transaction
 
 from messaging.models import Message, MessageStatusEvent
-from messaging.services import new_contacts
+from messaging.services import releasing
 from messaging.services.sending import message_send
 from tests.conftest import attach_device
 from tests.messaging.conftest import wait_until
@@ -90,7 +90,7 @@ def test_two_releases_at_once_queue_each_held_message_once(alice):
 
     def release() -> int:
         start.wait(10)
-        return new_contacts.held_release(handle_id=handle.pk)
+        return releasing.held_release(handle_id=handle.pk)
 
     results: list[Any] = []
     threads = [in_thread(release, results) for _ in range(2)]

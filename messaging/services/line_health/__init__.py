@@ -31,7 +31,7 @@ from handles.models import Handle
 from messaging.models import HandleContact, HandleQueue
 from messaging.services.line_health.rules import Assessment, Rules, health_assess
 from messaging.services.line_health.signals import contact_signals, recent_outcomes
-from messaging.services.new_contacts import held_release
+from messaging.services.releasing import held_release
 
 logger = logging.getLogger(__name__)
 
