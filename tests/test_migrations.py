@@ -14,7 +14,7 @@ from django.core.management import call_command
         ("messaging", "0006", "message_failed"),
         ("messaging", "0006", "message_sending"),
         ("messaging", "0008", "message_held"),
-        ("messaging", "0011", "message_outcome"),
+        ("messaging", "0010", "message_outcome"),
         ("webhooks", "0006", "webhook_troubled"),
     ],
 )

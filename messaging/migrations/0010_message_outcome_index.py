@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("messaging", "0010_budgets"),
+        ("messaging", "0009_handle_contacts_backfill"),
     ]
 
     operations = [
