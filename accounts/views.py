@@ -288,5 +288,5 @@ def account_compliance(request: HttpRequest, seat: Seat) -> HttpResponse:
     if not form.is_valid():
         return _team_page(request, seat, compliance_form=form, status=400)
     services.account_compliance_set(account=seat.account, **form.cleaned_data)
-    messages.success(request, "Opt-out replies and the group rule are saved.")
+    messages.success(request, "The compliance settings are saved.")
     return _to_team(seat)
