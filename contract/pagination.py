@@ -112,7 +112,13 @@ def keyset_page_queryset(
     limit = parse_limit(request)
     ordered = queryset.order_by(f"-{time_field}", "-pk")
     cursor = _query(request).get("cursor")
-    if cursor:
+    if cursor == "":
+        # Not "the first page": leave it out for that (an empty filter is no value either).
+        raise InvalidRequest(
+            "cursor is empty: leave it out for the first page.",
+            fields={"cursor": ["This field may not be blank."]},
+        )
+    if cursor is not None:
         moment, pk = decode_cursor(cursor)
         pk_field = queryset.model._meta.pk
         assert pk_field is not None

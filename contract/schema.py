@@ -255,6 +255,12 @@ class SwitchboardAutoSchema(AutoSchema):
 
     def _get_parameters(self) -> list[dict[str, Any]]:
         parameters: list[dict[str, Any]] = super()._get_parameters()
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            if parameter.get("in") == "query" and schema.get("type") == "string":
+                # No query parameter takes an empty value (`?chat_id=` is a 400 naming it,
+                # never "no filter": contract.serializers, contract.pagination).
+                schema.setdefault("minLength", 1)
         if self._takes_idempotency_key():
             parameters.insert(
                 0,

@@ -5,6 +5,10 @@ IntegerField takes "5". A query string has only strings, so coercing is right th
 body has types, and a value of the wrong one is a 400 naming its field, never a guess. The
 check is made here, once, for every field of every `StrictInput` (and the lists, dicts and
 nested inputs in them), so a new serializer is strict without choosing special fields.
+
+A query string or form value that is empty (`?chat_id=`) is judged by its field like any
+other text, never read as "not given" (DRF's rule for HTML forms): an empty filter would
+otherwise be no filter at all.
 """
 
 from __future__ import annotations
@@ -84,7 +88,9 @@ class StrictInput(serializers.Serializer):
                 raise serializers.ValidationError(
                     {name: ["This field is not allowed."] for name in unknown}
                 )
-            if not isinstance(data, QueryDict):  # a query string or form: all strings
+            if isinstance(data, QueryDict):  # a query string or form: all strings
+                _refuse_empty_values(self, data)
+            else:
                 wrong = {
                     name: json_type_errors(field, data[name])
                     for name, field in self.fields.items()
@@ -122,6 +128,25 @@ class StrictInput(serializers.Serializer):
             fields = cls().fields
             setattr(cls, "_fields_of_class", fields)  # noqa: B010 - set once, read above
         return fields
+
+
+def _refuse_empty_values(serializer: serializers.Serializer, data: QueryDict) -> None:
+    """A 400 naming each optional field given as empty text that does not take it, in the
+    field's own words ("This field may not be blank.", "A valid integer is required.")."""
+    problems: dict[str, Any] = {}
+    for name, field in serializer.fields.items():
+        if field.required or field.read_only or getattr(field, "allow_blank", False):
+            continue
+        if data.get(name) != "":  # the value DRF reads: the last one
+            continue
+        try:
+            field.run_validation("")
+        except serializers.ValidationError as error:
+            problems[name] = error.detail
+        else:  # a field that would take it: empty is still not a value
+            problems[name] = ["This field may not be blank."]
+    if problems:
+        raise serializers.ValidationError(problems)
 
 
 # The one error shape, for OpenAPI only: errors are built by the exception handler.

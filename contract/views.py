@@ -19,10 +19,14 @@ from contract.negotiation import RememberedContentNegotiation
 from contract.ratelimit import apply_rate_limit_headers, failed_auth_check_deferred
 from contract.uploads import install_upload_handler
 
+# The methods that read what `allowed_query_params` names: HEAD is answered by the GET handler.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 class ApiView(APIView):
     """An API view. Subclasses name the query parameters they accept."""
 
+    # The query parameters of its GET (and so of HEAD); a write takes none.
     allowed_query_params: frozenset[str] = frozenset()
     content_negotiation_class: type[BaseContentNegotiation] = RememberedContentNegotiation
     # OPTIONS is 405 `method_not_allowed` like any method a path does not serve, with `Allow`
@@ -48,6 +52,10 @@ class ApiView(APIView):
         super().initial(request, *args, **kwargs)
         # Owed when a remembered secret skipped it and no budget carried it (contract.auth).
         failed_auth_check_deferred(request)
+        if self._handler(request) is None:
+            # A method the path does not serve is 405 whatever its query or ids (`dispatch`):
+            # the query it carries is another method's, or nothing the path knows.
+            return
         unknown = sorted(set(request.query_params) - self.allowed_query_params_for(request))
         if unknown:
             raise InvalidRequest(
@@ -68,7 +76,7 @@ class ApiView(APIView):
             raise NotFound()
 
     def allowed_query_params_for(self, request: Request) -> frozenset[str]:
-        return self.allowed_query_params
+        return self.allowed_query_params if request.method in READ_METHODS else frozenset()
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any

@@ -49,9 +49,6 @@ class ApiKeyListView(AccountApiView):
     allowed_query_params = PAGE_PARAMS
     idempotency_redacted_fields = ("secret",)
 
-    def allowed_query_params_for(self, request: Request) -> frozenset[str]:
-        return self.allowed_query_params if request.method == "GET" else frozenset()
-
     @extend_schema(
         operation_id="api_keys_list",
         summary="List API keys",

@@ -44,9 +44,7 @@ class MessageListView(AccountApiView):
     # A send writes rows and wakes the dispatcher after commit, nothing else.
     idempotency_checked_at_store = True
     openapi_success_headers = {"POST": (new_contacts.HEADER,)}
-
-    def allowed_query_params_for(self, request: Request) -> frozenset[str]:
-        return FILTER_NAMES if request.method == "GET" else frozenset()
+    allowed_query_params = FILTER_NAMES
 
     @extend_schema(
         operation_id="messages_list",

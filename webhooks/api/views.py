@@ -23,9 +23,7 @@ TAG = "webhooks"
 
 class WebhookListView(AccountApiView):
     idempotency_redacted_fields = ("secret",)
-
-    def allowed_query_params_for(self, request: Request) -> frozenset[str]:
-        return PAGE_PARAMS if request.method == "GET" else frozenset()
+    allowed_query_params = PAGE_PARAMS
 
     @extend_schema(
         operation_id="webhooks_list",
