@@ -77,6 +77,18 @@ class RecipientsField(serializers.Field):
         return value
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": 500},
+        "maxProperties": 20,
+    }
+)
+class MetadataField(serializers.DictField):
+    """Metadata, with its number of keys in the document (`validate_metadata` checks it, and
+    the keys' 1 to 40 characters, which OpenAPI 3.0 cannot say: it has no `propertyNames`)."""
+
+
 class MessageCreateInput(StrictInput):
     shares_fields = True  # the send path: see StrictInput
     to = RecipientsField(required=False, help_text="A handle, or 2+ handles for a group.")
@@ -98,8 +110,10 @@ class MessageCreateInput(StrictInput):
     )
     effect = serializers.ChoiceField(choices=EFFECTS, required=False)
     reply_to = serializers.CharField(required=False, max_length=40, default=None)
-    send_at = serializers.DateTimeField(required=False, default=None, help_text="≤ 30 days ahead.")
-    metadata = serializers.DictField(
+    send_at = serializers.DateTimeField(
+        required=False, default=None, help_text="In the future, at most 30 days ahead."
+    )
+    metadata = MetadataField(
         child=serializers.CharField(max_length=500, allow_blank=True),
         required=False,
         default=dict,
