@@ -35,6 +35,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent, get_override
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import BaseParser
 from rest_framework.renderers import BaseRenderer
@@ -187,6 +188,22 @@ class SwitchboardAutoSchema(AutoSchema):
         if direction == "request" and isinstance(serializer, StrictInput):
             # It answers 400 naming any field it does not know.
             schema["additionalProperties"] = False
+        return schema
+
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and field.trim_whitespace
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and not {"pattern", "enum", "format"} & set(schema)
+        ):
+            # The value is trimmed before it is read: spaces alone are blank, a 400 naming it.
+            schema["pattern"] = r"\S"
         return schema
 
     def _map_response_type_hint(self, method: Any) -> dict[str, Any]:
