@@ -47,8 +47,7 @@ class OptOutCreateInput(StrictInput):
 
 
 class OptOutListView(AccountApiView):
-    def allowed_query_params_for(self, request: Request) -> frozenset[str]:
-        return PAGE_PARAMS | {"recipient"} if request.method == "GET" else frozenset()
+    allowed_query_params = PAGE_PARAMS | {"recipient"}
 
     @extend_schema(
         operation_id="opt_outs_list",

@@ -18,6 +18,7 @@ READ_WITH_QUERY = [
     "/v1/webhooks?limit=5",
     "/v1/api-keys?limit=5",
     "/v1/handles?limit=5",
+    "/v1/opt-outs?limit=5&recipient=%2B14155550199",
 ]
 
 
