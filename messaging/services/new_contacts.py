@@ -91,11 +91,6 @@ def window_start(now: datetime) -> datetime:
     return now - WINDOW
 
 
-def recipients_of(message: Message) -> list[str]:
-    to = message.to
-    return [to] if isinstance(to, str) else [str(address) for address in to]
-
-
 # --- the rules --------------------------------------------------------------------------
 
 

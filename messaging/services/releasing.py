@@ -24,9 +24,9 @@ from messaging.services.new_contacts import (
     lock_budget,
     logger,
     new_contact_block,
-    recipients_of,
     slots_used,
 )
+from messaging.services.opt_outs import recipients_of
 
 
 @cache
