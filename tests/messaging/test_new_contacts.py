@@ -264,7 +264,8 @@ def test_the_backfill_makes_everyone_a_handle_has_a_chat_with_known_without_a_sl
     from django.apps import apps
     from django.db import connection
 
-    backfill = importlib.import_module("messaging.migrations.0009_handle_contacts_backfill").backfill
+    migration = importlib.import_module("messaging.migrations.0009_handle_contacts_backfill")
+    backfill = migration.backfill
     send(alice, to=NEW[0], text="a chat")
     send(alice, to=NEW[1:3], text="a group")
     HandleContact.objects.all().delete()
