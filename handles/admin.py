@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -93,6 +94,14 @@ class HandleAdmin(OperatorAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Handle]:
         return selectors.handles_for_operators()
+
+    def save_model(
+        self, request: HttpRequest, obj: Handle, form: ModelForm[Handle], change: bool
+    ) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "new_contact_budget" in form.changed_data:
+            # What waited for a slot goes now, not at the next minute's release.
+            registry.handle_budget_changed(obj.pk)
 
     @admin.display(description="status", ordering="last_seen_at")
     def live_status(self, handle: Handle) -> str:

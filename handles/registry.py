@@ -12,7 +12,10 @@ in one query instead of one per report. Without one, the single handler runs per
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -29,6 +32,7 @@ HandlePausedListener = Callable[["Handle"], None]
 HandleResumedListener = Callable[["Handle", "timedelta"], None]
 # (handle, previous health): runs in the transaction that moves its line health.
 HandleHealthChangedListener = Callable[["Handle", str], None]
+HandleBudgetChangedListener = Callable[[int], None]
 # Annotations (name -> expression over a Handle queryset) for the operators' handle list.
 QueueAnnotationProvider = Callable[[], dict[str, Any]]
 JobResultsHandler = Callable[[list["Job"]], None]
@@ -45,6 +49,7 @@ _handle_paused_listeners: list[HandlePausedListener] = []
 _handle_resumed_listeners: list[HandleResumedListener] = []
 _queue_annotation_providers: list[QueueAnnotationProvider] = []
 _handle_health_changed_listeners: list[HandleHealthChangedListener] = []
+_handle_budget_changed_listeners: list[HandleBudgetChangedListener] = []
 
 
 def on_job_result(kind: str) -> Callable[[JobResultHandler], JobResultHandler]:
@@ -139,6 +144,20 @@ def on_handle_health_changed(listener: HandleHealthChangedListener) -> HandleHea
 
 def handle_health_changed_listeners() -> list[HandleHealthChangedListener]:
     return list(_handle_health_changed_listeners)
+
+
+def on_handle_budget_changed(listener: HandleBudgetChangedListener) -> HandleBudgetChangedListener:
+    """Call `listener(handle_id)` after an operator's change of a handle's new-contact budget
+    commits (what waited for a slot may go now)."""
+    if listener not in _handle_budget_changed_listeners:
+        _handle_budget_changed_listeners.append(listener)
+    return listener
+
+
+def handle_budget_changed(handle_id: int) -> None:
+    """Tell the apps, once the caller's transaction commits, that this handle's budget changed."""
+    for listener in list(_handle_budget_changed_listeners):
+        transaction.on_commit(partial(listener, handle_id), robust=True)
 
 
 def add_queue_annotations(provider: QueueAnnotationProvider) -> None:

@@ -85,9 +85,13 @@ def handle_assign(
             handle.per_minute = per_minute
         if burst is not None:
             handle.burst = burst
+        budget_changed = False
         if not isinstance(new_contact_budget, Unchanged):
+            budget_changed = new_contact_budget != handle.new_contact_budget
             handle.new_contact_budget = new_contact_budget
         handle.save()
+        if budget_changed:
+            registry.handle_budget_changed(handle.pk)
     return handle
 
 

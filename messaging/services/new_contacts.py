@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from contract import raw
+from handles import registry
 from handles.models import Handle
 from messaging.models import HandleContact, Message
 
@@ -366,6 +367,7 @@ def held_exists(*, handle_id: int) -> bool:
     ).exists()
 
 
+@registry.on_handle_budget_changed
 def release_soon(handle_id: int) -> None:
     """Run `held_release` for the handle in a worker (a hint: the beat task runs it anyway)."""
     try:

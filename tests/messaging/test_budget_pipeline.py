@@ -17,11 +17,13 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from handles import services as handle_services
 from handles.models import Handle
 from handles.simulator import SimulatedDevice
 from messaging.models import HandleContact, Message
 from messaging.services import releasing
 from tests.messaging.conftest import wait_until
+from tests.operator_support import operator_client
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow(seconds=40)]
 
@@ -119,3 +121,41 @@ def test_with_the_sender_left_to_switchboard_another_handle_with_budget_takes_th
     assert set(everything) == {*ids, *rest, again}
     assert set(everything.values()) == {1}
     assert Message.objects.get(pk=again).handle_id == first.pk
+
+
+def test_an_operator_raising_the_budget_releases_what_waited_at_once(platform):
+    # No beat here: the minute's release would come too late for this wait.
+    handle, device = platform.handle("+14155550123")
+    Handle.objects.filter(pk=handle.pk).update(new_contact_budget=0)
+    message_id, _ = post(platform, NEW[0])
+    assert Message.objects.get(pk=message_id).status_reason == "new_contact_budget"
+
+    handle_services.handle_assign(
+        account=platform.account, address=handle.address, new_contact_budget=1
+    )
+
+    wait_until(lambda: message_id in sent(device), what="the held send")
+    assert Message.objects.get(pk=message_id).status_reason == ""
+
+
+def test_raising_the_budget_in_admin_releases_what_waited_at_once(platform):
+    handle, device = platform.handle("+14155550123")
+    Handle.objects.filter(pk=handle.pk).update(new_contact_budget=0)
+    message_id, _ = post(platform, NEW[0])
+    operator = operator_client()
+    form = {
+        "address": handle.address,
+        "channels": '["imessage", "sms"]',
+        "per_minute": str(handle.per_minute),
+        "burst": str(handle.burst),
+        "new_contact_budget": "1",
+        "devices-TOTAL_FORMS": "0",
+        "devices-INITIAL_FORMS": "0",
+        "devices-MIN_NUM_FORMS": "0",
+        "devices-MAX_NUM_FORMS": "1000",
+    }
+
+    response = operator.post(f"/admin/handles/handle/{handle.pk}/change/", form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    wait_until(lambda: message_id in sent(device), what="the held send")
