@@ -17,6 +17,7 @@ from accounts.models import Account
 from accounts.selectors import api_keys_forget
 from handles.selectors import devices_forget
 from tests import log_capture
+from tests.operator_support import operator_client
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -110,6 +111,12 @@ def alice(db: Any) -> Tenant:
 @pytest.fixture
 def charlie(db: Any) -> Tenant:
     return _tenant("Charlie Ltd", "charlie@example.com")
+
+
+@pytest.fixture
+def operator(db: Any) -> Client:
+    """An operator signed in to admin (a superuser: `tests.operator_support`)."""
+    return operator_client()
 
 
 @pytest.fixture

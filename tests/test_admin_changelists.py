@@ -4,13 +4,11 @@ big table in full (accounts.operator_admin)."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +17,6 @@ from accounts import operator_admin
 from accounts.models import Account, ApiKey, AuditEntry, IdempotencyRecord
 from handles.models import Device, DeviceEvent, Handle, HandleStatusChange, Job
 from messaging.models import Chat, Message, MessageStatusEvent
-from tests.operator_support import operator_client
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.slow(seconds=40)
@@ -129,11 +126,6 @@ def changelists() -> list[str]:
         reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
         for model in admin.site._registry
     )
-
-
-@pytest.fixture
-def operator(db: Any) -> Client:
-    return operator_client()
 
 
 @pytest.mark.parametrize("changelist", changelists())

@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC
-from typing import Any
 
-import pytest
-from django.test import Client
 from django.utils import timezone
 
 from accounts import services
@@ -16,7 +13,7 @@ from accounts.models import Account, ApiKey, AuditEntry
 from handles import services as handle_services
 from messaging.models import DailyCount
 from tests.conftest import signed_in
-from tests.operator_support import operator_client, result_messages, run_action
+from tests.operator_support import result_messages, run_action
 
 ACCOUNTS = "/admin/accounts/account/"
 AUDIT = "/admin/accounts/auditentry/"
@@ -26,11 +23,6 @@ NO_MEMBERS = {
     "memberships-MIN_NUM_FORMS": "0",
     "memberships-MAX_NUM_FORMS": "1000",
 }
-
-
-@pytest.fixture
-def operator(db: Any) -> Client:
-    return operator_client()
 
 
 def cell(html: str, column: str) -> list[str]:

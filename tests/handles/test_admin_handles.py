@@ -15,14 +15,9 @@ from handles.models import Device, Handle
 from messaging.models import Message
 from tests.conftest import send
 from tests.messaging.conftest import dispatch
-from tests.operator_support import operator_client, result_messages, run_action
+from tests.operator_support import result_messages, run_action
 
 HANDLES = "/admin/handles/handle/"
-
-
-@pytest.fixture
-def operator(db: Any) -> Client:
-    return operator_client()
 
 
 @pytest.fixture

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 from io import StringIO
-from typing import Any
 
-import pytest
 from django.core.management import call_command
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuditEntry
 from handles import services
 from handles.models import Handle
 from tests.conftest import signed_in
-from tests.operator_support import operator_client, result_messages, run_action
+from tests.operator_support import result_messages, run_action
 from webhooks.models import Event
 
 HANDLES = "/admin/handles/handle/"
@@ -27,11 +24,6 @@ REASON = {
     "threshold": 0.125,
     "message": "50% of the last 20 sends failed (critical from 12.5%).",
 }
-
-
-@pytest.fixture
-def operator(db: Any) -> Client:
-    return operator_client()
 
 
 def critical(handle: Handle) -> Handle:

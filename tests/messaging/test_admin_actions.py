@@ -3,23 +3,13 @@ and an audit row."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-from django.test import Client
-
 from accounts.models import AuditEntry
 from messaging.models import Message
 from messaging.services import lifecycle
 from tests.conftest import send
-from tests.operator_support import operator_client, result_messages, run_action
+from tests.operator_support import result_messages, run_action
 
 MESSAGES = "/admin/messaging/message/"
-
-
-@pytest.fixture
-def operator(db: Any) -> Client:
-    return operator_client()
 
 
 def test_canceling_queued_messages_fails_them_as_canceled_and_is_audited(operator, alice, online):

@@ -3,24 +3,13 @@ waits fails, the account's webhooks hear of it), audited."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-from django.test import Client
-
 from accounts.models import AuditEntry
 from messaging.models import Message, OptOut
 from messaging.services import opt_outs
 from tests.conftest import send
-from tests.operator_support import operator_client
 from webhooks.models import Event
 
 THEM = "+14155550199"
-
-
-@pytest.fixture
-def operator(db: Any) -> Client:
-    return operator_client()
 
 
 def test_an_operator_adds_an_opt_out_with_source_operator_and_it_is_audited(

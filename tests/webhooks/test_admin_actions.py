@@ -5,17 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from accounts.models import AuditEntry
-from tests.operator_support import operator_client, result_messages, run_action
+from tests.operator_support import result_messages, run_action
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-
-
-@pytest.fixture
-def operator(db: Any) -> Client:
-    return operator_client()
 
 
 @pytest.fixture
