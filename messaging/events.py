@@ -3,7 +3,7 @@ events it publishes with them.
 
 A message (or chat) reads the same in an API response and in a webhook event's `data`:
 both come from `message_data` / `chat_data`, and the API's output serializers render with
-them (`messaging.api.serializers`). Services publish through the functions below, inside
+them (`messaging.api.outputs`). Services publish through the functions below, inside
 the transaction of their change (the outbox, `webhooks.services.event_publish`).
 """
 

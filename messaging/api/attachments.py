@@ -23,7 +23,7 @@ from contract.views import ApiView
 from handles.device.auth import request_device
 from handles.device.views import DeviceView
 from messaging import selectors
-from messaging.api.serializers import AttachmentDetailOutput, AttachmentOutput
+from messaging.api.outputs import AttachmentDetailOutput, AttachmentOutput
 from messaging.models import Attachment
 from messaging.services.attachments import attachment_create, max_upload_bytes
 

@@ -11,18 +11,15 @@ from contract.errors import InvalidRequest
 from contract.pagination import PAGE_PARAMETERS, PAGE_PARAMS, paged_response
 from handles.addresses import handle_normalize
 from messaging import selectors
+from messaging.api.outputs import ChatCreatedOutput, ChatOutput, MessageDetailOutput, MessageOutput
 from messaging.api.serializers import (
     FILTER_NAMES,
     REACTION_TYPES,
-    ChatCreatedOutput,
     ChatCreateInput,
-    ChatOutput,
     ChatRenameInput,
     MessageCreateInput,
-    MessageDetailOutput,
     MessageEditInput,
     MessageListQuery,
-    MessageOutput,
     ParticipantInput,
     ReactionInput,
 )

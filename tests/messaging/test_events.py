@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from messaging.api.serializers import ChatOutput, MessageOutput
+from messaging.api.outputs import ChatOutput, MessageOutput
 from messaging.events import chat_data, message_data
 from messaging.models import Chat, Message
 from tests.conftest import send
