@@ -7,40 +7,24 @@ The embedded default (no DATABASE_URL, no REDIS_URL) keeps everything under ./va
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-import dj_email_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Queue
 
 from config.logging import logging_config
+from config.settings.environment import BASE_DIR, DEBUG, VAR_DIR, env_bool, env_int
 from contract.request_id import install_log_record_factory
 
 # Lets admin and other generic classes be subscripted for type checking at runtime.
 django_stubs_ext.monkeypatch()
 
-BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(os.environ.get("SWITCHBOARD_VAR_DIR", BASE_DIR / "var"))
+# Background work (Celery queues, routes, worker sizes, beat) and what a browser meets (sign-in,
+# sessions, security headers, mail, static files): modules of their own, read into this one.
+from config.settings.web import *  # noqa: E402, F403
+from config.settings.workers import *  # noqa: E402, F403
 
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return int(value)
-
-
-DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
@@ -214,171 +198,6 @@ else:
 # Django's own RedisCache increments atomically; django-ratelimit only lists django-redis.
 SILENCED_SYSTEM_CHECKS = [*globals().get("SILENCED_SYSTEM_CHECKS", []), "django_ratelimit.W001"]
 
-CELERY_TASK_IGNORE_RESULT = True
-# Workers log through Django's LOGGING (JSON lines), like the web processes.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TIMEZONE = "UTC"
-# Two queues, two kinds of worker (the Procfile's `worker` and `webhooks` lines): waiting on
-# a webhook receiver happens only on the `webhooks` queue, in a thread pool, so no receiver,
-# however slow or dead, can hold the processes that dispatch messages. `deliveries_sweep`
-# goes with the deliveries it feeds: a backlogged delivery worker is not flooded with copies.
-# A worker started without `--queues` consumes both (one process can run everything, but
-# then without that isolation).
-CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
-CELERY_TASK_ROUTES = {
-    "webhooks.tasks.endpoint_drain": {"queue": "webhooks"},
-    "webhooks.tasks.event_fan_out": {"queue": "webhooks"},
-    "webhooks.tasks.webhook_deliver": {"queue": "webhooks"},
-    "webhooks.tasks.deliveries_sweep": {"queue": "webhooks"},
-}
-# The delivery worker's thread pool (the Procfile's `--concurrency ${WEBHOOK_CONCURRENCY:-32}`:
-# keep the two defaults equal) and each endpoint's share of it: at most this many attempts in
-# flight per endpoint across all delivery workers, 1/16 of one worker's pool by default, so
-# it takes 16 receivers that never answer to fill one worker (docs/operations.md).
-SWITCHBOARD_WEBHOOK_CONCURRENCY = env_int("WEBHOOK_CONCURRENCY", 32)
-SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY = env_int(
-    "SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY", max(1, SWITCHBOARD_WEBHOOK_CONCURRENCY // 16)
-)
-# beat keeps its last-run times in this file, in every mode: without the directory beat dies
-# at start (and with it every sweeper), so it is made here, not only for the embedded mode.
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE = {
-    "purge-idempotency-records": {
-        "task": "accounts.tasks.idempotency_records_purge",
-        "schedule": 15 * 60.0,
-    },
-    "sweep-webhook-deliveries": {
-        "task": "webhooks.tasks.deliveries_sweep",
-        "schedule": 5.0,
-    },
-    "sweep-messages": {
-        "task": "messaging.tasks.messages_sweep",
-        "schedule": 5.0,
-    },
-    # Held messages (new-contact budgets, line health): a budget's slots free by the minute.
-    "release-held-messages": {
-        "task": "messaging.tasks.held_release_due",
-        "schedule": 60.0,
-    },
-    "purge-unused-attachments": {
-        "task": "messaging.tasks.attachments_purge_unused",
-        "schedule": 60 * 60.0,
-    },
-    "mark-quiet-handles-offline": {
-        "task": "handles.tasks.handles_mark_offline",
-        "schedule": 10.0,
-    },
-    # Line health: each minute the handles that sent lately (or are not healthy); each hour all.
-    "evaluate-line-health": {
-        "task": "messaging.tasks.line_health_evaluate",
-        "schedule": 60.0,
-    },
-    "evaluate-line-health-all": {
-        "task": "messaging.tasks.line_health_evaluate",
-        "schedule": 60 * 60.0,
-        "kwargs": {"everything": True},
-    },
-}
-
-# --- the dashboard: sign-in, sessions, security headers, mail ------------------------
-# Email is the login (accounts.backends); django-axes sits in front of it, and of the admin's
-# login, and locks a username at one address after AXES_FAILURE_LIMIT wrong passwords.
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
-    "accounts.backends.EmailBackend",
-    # Operators made with `createsuperuser` sign in to /admin/ by username.
-    "django.contrib.auth.backends.ModelBackend",
-]
-LOGIN_URL = "dashboard-login"
-LOGIN_REDIRECT_URL = "dashboard"
-LOGOUT_REDIRECT_URL = "dashboard-login"
-AXES_FAILURE_LIMIT = env_int("SWITCHBOARD_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("SWITCHBOARD_LOGIN_LOCKOUT_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
-AXES_VERBOSE = False
-
-# Cookies are Secure outside DEBUG (dev.py, plain http on 127.0.0.1, relaxes this).
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SAMESITE = "Lax"
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-# HTTPS (docs/operations.md, "TLS"). Behind a proxy that terminates TLS, Django learns that a
-# request came over https from a header the proxy sets: SWITCHBOARD_PROXY_SSL_HEADER names its
-# request.META key (HTTP_X_FORWARDED_PROTO, value "https"); production defaults to that one.
-# Set it only when the proxy overwrites the header: a client could send it otherwise.
-_PROXY_SSL_HEADER = os.environ.get("SWITCHBOARD_PROXY_SSL_HEADER", "")
-SECURE_PROXY_SSL_HEADER = (
-    (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER not in {"", "none"} else None
-)
-# HSTS on every https response outside DEBUG: a year unless SECURE_HSTS_SECONDS says otherwise
-# (0 turns it off). Never on plain http, so `make run` on 127.0.0.1 is not affected.
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-# No inline script or style anywhere on our pages; the admin brings its own (Django's) and
-# keeps its defaults. The ReDoc page (/v1/docs) runs under this policy too, with two additions
-# of its own (config.urls.ApiDocsView): ReDoc injects its styles and searches in a worker.
-CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/admin/"],
-    "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "connect-src": ["'self'"],
-        "form-action": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        "base-uri": ["'none'"],
-        "object-src": ["'none'"],
-    },
-}
-
-# Mail (invitations, password resets): EMAIL_URL in production (smtp://user:pass@host:587
-# with ?tls=True, see dj-email-url); files under ./var/mail/ otherwise, to read by hand.
-EMAIL_URL = os.environ.get("EMAIL_URL", "")
-if EMAIL_URL:
-    vars().update(dj_email_url.config(default=EMAIL_URL))
-else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Switchboard <no-reply@localhost>")
-# Links in mail (invitations, password resets) start with this.
-SWITCHBOARD_BASE_URL = os.environ.get("SWITCHBOARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
-# An invitation's set-password link works once, for this long.
-PASSWORD_RESET_TIMEOUT = 3 * 24 * 3600
-
-# --- auth, i18n, static -------------------------------------------------------------
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
-# WhiteNoise serves static files from where they live (each app's static/, ./static/), so the
-# admin and the dashboard look right on a fresh clone, under `make run` and the Procfile, with
-# no build step; files `collectstatic` put in STATIC_ROOT are served too (docs/operations.md).
-WHITENOISE_USE_FINDERS = True
 
 # A JSON body over 1 MiB is refused with 413 before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
