@@ -18,6 +18,9 @@ from monitoring.overview import overview
 
 class OperationsAdminSite(admin.AdminSite):
     index_template = "admin/monitoring/overview.html"
+    # The changelists are wide (the handles list has ten columns): the app list stays on the
+    # overview and the breadcrumbs, not in a sidebar beside every list.
+    enable_nav_sidebar = False
 
     def index(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
